@@ -1,0 +1,122 @@
+package io.textspark.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
+import java.io.File;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Builds the effective configuration: the defaults in {@code conf/textspark.conf} (bundled in the
+ * jar), then each {@code --conf} file in order, then {@code key=value} overrides. Environment
+ * variables fill the keys the defaults file marks ({@code ${?COLA_URL}}, {@code ${?HF_ENDPOINT}}).
+ * Any key the defaults do not define is rejected before any work starts.
+ */
+public final class ConfigLoader {
+  /** Classpath location of the defaults, copied there from {@code conf/textspark.conf}. */
+  public static final String DEFAULTS_RESOURCE = "io/textspark/config/textspark.conf";
+
+  private ConfigLoader() {}
+
+  /** The defaults alone, resolved against the environment. */
+  public static Config defaults() {
+    return rawDefaults().resolve();
+  }
+
+  /**
+   * Loads defaults, then {@code files} (HOCON, first to last), then {@code overrides}
+   * ({@code key=value}, last wins), and validates every key against the defaults.
+   */
+  public static Config load(List<String> files, List<String> overrides) {
+    Config defaults = rawDefaults();
+    Config known = defaults.resolve();
+    Config merged = ConfigFactory.empty();
+    for (String override : overrides) {
+      int eq = override.indexOf('=');
+      if (eq <= 0) {
+        throw new ConfigError(
+            "invalid override \"" + override + "\": expected key=value, for example train.epochs=5.");
+      }
+      String key = override.substring(0, eq).trim();
+      String value = override.substring(eq + 1).trim();
+      requireKnown(known, key, "the command line");
+      merged = merged.withValue(key, ConfigValueFactory.fromAnyRef(value, "command line"));
+    }
+    for (int i = files.size() - 1; i >= 0; i--) {
+      Config file = parseFile(files.get(i));
+      for (Map.Entry<String, ConfigValue> e : file.entrySet()) {
+        requireKnown(known, e.getKey(), files.get(i));
+      }
+      merged = merged.withFallback(file);
+    }
+    try {
+      return merged.withFallback(defaults).resolve();
+    } catch (ConfigException e) {
+      throw new ConfigError("invalid configuration: " + e.getMessage());
+    }
+  }
+
+  private static Config rawDefaults() {
+    return ConfigFactory.parseResources(
+        ConfigLoader.class.getClassLoader(),
+        DEFAULTS_RESOURCE,
+        ConfigParseOptions.defaults().setAllowMissing(false));
+  }
+
+  private static Config parseFile(String path) {
+    File file = new File(path);
+    if (!file.isFile()) {
+      throw new ConfigError(
+          "config file " + path + " does not exist; pass --conf with the path of a HOCON file"
+              + " (see conf/textspark.conf for every key).");
+    }
+    try {
+      return ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false));
+    } catch (ConfigException e) {
+      throw new ConfigError("config file " + path + " is not valid HOCON: " + e.getMessage());
+    }
+  }
+
+  private static void requireKnown(Config known, String key, String origin) {
+    boolean leaf;
+    try {
+      leaf = known.hasPath(key) && known.getValue(key).valueType() != ConfigValueType.OBJECT;
+    } catch (ConfigException.BadPath e) {
+      leaf = false;
+    }
+    if (!leaf) {
+      throw new ConfigError(
+          "unknown configuration key " + key + " (from " + origin + "). "
+              + suggestion(known, key)
+              + "Every key, with its default, is listed in conf/textspark.conf.");
+    }
+  }
+
+  private static String suggestion(Config known, String key) {
+    int dot = key.lastIndexOf('.');
+    String section = dot > 0 ? key.substring(0, dot) : "";
+    List<String> candidates = new ArrayList<>();
+    for (Map.Entry<String, ConfigValue> e : known.entrySet()) {
+      String k = e.getKey();
+      String kSection = k.lastIndexOf('.') > 0 ? k.substring(0, k.lastIndexOf('.')) : "";
+      if (kSection.equals(section)) {
+        candidates.add(k);
+      }
+    }
+    if (candidates.isEmpty()) {
+      TreeSet<String> sections = new TreeSet<>();
+      for (Map.Entry<String, ConfigValue> e : known.entrySet()) {
+        sections.add(e.getKey().split("\\.")[0]);
+      }
+      return "Known sections: " + String.join(", ", sections) + ". ";
+    }
+    return "Keys in " + section + ": " + String.join(", ", new TreeSet<>(candidates)) + ". ";
+  }
+}
