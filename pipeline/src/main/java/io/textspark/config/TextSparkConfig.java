@@ -1,0 +1,68 @@
+package io.textspark.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigRenderOptions;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * The whole validated configuration of one command. Building it checks every section, so a bad
+ * value anywhere fails before any Spark work starts.
+ */
+public final class TextSparkConfig implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final transient Config raw;
+  private final String rendered;
+  private final DataConfig data;
+  private final ModelConfig model;
+  private final TokenizeConfig tokenize;
+
+  private TextSparkConfig(Config raw) {
+    this.raw = raw;
+    this.rendered = raw.root().render(ConfigRenderOptions.concise().setFormatted(true));
+    this.data = DataConfig.from(new Settings(raw, "data"));
+    this.model = ModelConfig.from(new Settings(raw, "model"));
+    this.tokenize = TokenizeConfig.from(new Settings(raw, "tokenize"));
+  }
+
+  /** Validates an already merged configuration. */
+  public static TextSparkConfig of(Config raw) {
+    return new TextSparkConfig(raw);
+  }
+
+  /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
+  public static TextSparkConfig load(List<String> files, List<String> overrides) {
+    return new TextSparkConfig(ConfigLoader.load(files, overrides));
+  }
+
+  /** The defaults with {@code key=value} overrides: the usual way tests build a configuration. */
+  public static TextSparkConfig withOverrides(String... overrides) {
+    return load(List.of(), List.of(overrides));
+  }
+
+  /** The merged HOCON tree (null after deserialisation on an executor). */
+  public Config raw() {
+    return raw;
+  }
+
+  /** The resolved configuration as JSON, for provenance in outputs and checkpoints. */
+  public String renderedJson() {
+    return rendered;
+  }
+
+  /** The {@code data} section. */
+  public DataConfig data() {
+    return data;
+  }
+
+  /** The {@code model} section. */
+  public ModelConfig model() {
+    return model;
+  }
+
+  /** The {@code tokenize} section. */
+  public TokenizeConfig tokenize() {
+    return tokenize;
+  }
+}
