@@ -1,0 +1,2 @@
+/** The spark-submit application: one entry point that dispatches to every textspark command. */
+package io.textspark.jobs;
