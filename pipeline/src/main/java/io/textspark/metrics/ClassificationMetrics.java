@@ -80,7 +80,7 @@ public final class ClassificationMetrics {
     return this;
   }
 
-  /** The confusion matrix as scikit-learn lays it out: rows are true labels, columns predictions. */
+  /** The confusion matrix laid out as in scikit-learn: rows true labels, columns predictions. */
   public long[][] confusionMatrix() {
     return new long[][] {{trueNegatives, falsePositives}, {falseNegatives, truePositives}};
   }

@@ -129,7 +129,8 @@ public final class MetricsByDomain {
       long[] c = new long[ClassificationMetrics.COUNTS];
       System.arraycopy(counts, ClassificationMetrics.COUNTS * g, c, 0, c.length);
       metrics.get(g).add(ClassificationMetrics.fromCounts(c));
-      lossList.get(g).add(MeanAccumulator.fromArray(new double[] {losses[2 * g], losses[2 * g + 1]}));
+      double[] loss = {losses[2 * g], losses[2 * g + 1]};
+      lossList.get(g).add(MeanAccumulator.fromArray(loss));
     }
     return m;
   }

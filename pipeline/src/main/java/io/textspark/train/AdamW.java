@@ -208,6 +208,18 @@ public final class AdamW implements AutoCloseable {
   private NDArray moment(Map<String, NDArray> moments, String prefix, String name, NDArray param) {
     NDArray moment = moments.get(name);
     if (moment == null) {
+      if (step > 0) {
+        // Fresh zero moments under a nonzero step count would silently get the wrong bias
+        // correction, so a checkpoint that lacks a parameter is an error rather than a reset.
+        throw new TextSparkException(
+            "the optimizer state has no \""
+                + prefix
+                + name
+                + "\" although "
+                + step
+                + " steps were taken; the checkpoint was written by a different model, so resume"
+                + " from a checkpoint of this model or start training afresh.");
+      }
       moment = manager.zeros(param.getShape(), param.getDataType(), param.getDevice());
       moments.put(name, moment);
     } else if (!moment.getShape().equals(param.getShape())) {

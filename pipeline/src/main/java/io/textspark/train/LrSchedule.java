@@ -35,7 +35,8 @@ public final class LrSchedule {
       return peak * (double) step / (double) Math.max(1, warmupSteps);
     }
     // max(1, ...) as in Hugging Face keeps warmupSteps == totalSteps from dividing by zero.
-    double remaining = (double) (totalSteps - step) / (double) Math.max(1, totalSteps - warmupSteps);
+    double remaining =
+        (double) (totalSteps - step) / (double) Math.max(1, totalSteps - warmupSteps);
     return peak * Math.max(0.0, remaining);
   }
 

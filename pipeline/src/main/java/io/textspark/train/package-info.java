@@ -1,2 +1,2 @@
-/** Framework-independent training parts: the AdamW optimizer, gradient clipping and the schedule. */
+/** Training parts outside the model: the AdamW optimizer, gradient clipping, the LR schedule. */
 package io.textspark.train;

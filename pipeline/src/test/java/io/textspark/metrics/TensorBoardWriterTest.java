@@ -116,7 +116,8 @@ class TensorBoardWriterTest {
     assertEquals(4, records.size());
 
     Map<Integer, List<Object>> header = decode(records.get(0));
-    assertEquals("brain.Event:2", new String((byte[]) header.get(3).get(0), StandardCharsets.UTF_8));
+    String version = new String((byte[]) header.get(3).get(0), StandardCharsets.UTF_8);
+    assertEquals("brain.Event:2", version);
     double wallTime = Double.longBitsToDouble((Long) header.get(1).get(0));
     assertTrue(wallTime >= before && wallTime < before + 60, "wall time " + wallTime);
 

@@ -179,6 +179,12 @@ class AdamWTest {
       assertThrows(TextSparkException.class,
           () -> adamW.loadFloats(Map.of("exp_avg.w.weight", new float[2], "exp_avg_sq.w.weight",
               new float[2]), params, 1));
+      adamW.loadFloats(Map.of("exp_avg.v.weight", new float[3], "exp_avg_sq.v.weight",
+          new float[3]), Map.of("v.weight", params.get("w.weight")), 1);
+      try (NDArray grad = manager.zeros(new Shape(3))) {
+        assertThrows(TextSparkException.class,
+            () -> adamW.step(params, Map.of("w.weight", grad), 1e-3));
+      }
       assertThrows(TextSparkException.class,
           () -> adamW.load(Map.of("exp_avg.w.weight", manager.zeros(
               new Shape(3))), 1));

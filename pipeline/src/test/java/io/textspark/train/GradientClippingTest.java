@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +25,26 @@ class GradientClippingTest {
           a.toFloatArray(), 1e-7f);
       assertArrayEquals(new float[] {(float) (12 * scale)}, b.toFloatArray(), 1e-7f);
       assertEquals(1.0, GradientClipping.globalNorm(List.of(a, b)), 1e-6);
+    }
+  }
+
+  @Test
+  void clipsTheGradientsStoredOnParameters() {
+    try (NDManager manager = NDManager.newBaseManager()) {
+      NDArray w = manager.create(new float[] {1.5f, 2f});
+      w.setRequiresGradient(true);
+      try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        collector.backward(w.mul(w).sum());
+      }
+      // The gradient is 2w = (3, 4), norm 5; a handle from getGradient() shares its storage.
+      try (NDArray grad = w.getGradient()) {
+        assertEquals(5.0, GradientClipping.clip(List.of(grad), 2.5), 1e-6);
+      }
+      double scale = 2.5 / (5.0 + 1e-6);
+      try (NDArray grad = w.getGradient()) {
+        assertArrayEquals(new float[] {(float) (3 * scale), (float) (4 * scale)},
+            grad.toFloatArray(), 1e-6f);
+      }
     }
   }
 
