@@ -1,0 +1,2 @@
+/** Classification metrics that workers can all-reduce, and the TensorBoard and JSON-lines logs. */
+package io.textspark.metrics;
