@@ -10,6 +10,8 @@ import ai.djl.nn.core.Embedding;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.TextSparkException;
 import java.io.OutputStream;
 import java.util.ArrayList;
@@ -245,6 +247,39 @@ public final class BertClassifier implements AutoCloseable {
   public void setRequiresGradient(boolean requiresGradient) {
     for (NDArray p : parameters.values()) {
       p.setRequiresGradient(requiresGradient);
+    }
+  }
+
+  /**
+   * The gradient of every parameter after a backward pass, by name in {@link #parameters()} order,
+   * attached to {@code into}. DJL's {@code getGradient()} returns a new handle in the parameter's
+   * manager on every call, so collecting them here keeps the model's manager from growing.
+   */
+  public Map<String, NDArray> gradients(NDManager into) {
+    Map<String, NDArray> gradients = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+      NDArray gradient = e.getValue().getGradient();
+      gradient.attach(into);
+      gradients.put(e.getKey(), gradient);
+    }
+    return gradients;
+  }
+
+  /**
+   * Sets every parameter gradient to zero, as needed before each backward pass because PyTorch
+   * accumulates gradients across passes. Unlike {@code GradientCollector.zeroGradients()} this
+   * leaves no stray gradient handles in the model's manager.
+   */
+  public void zeroGradients() {
+    for (NDArray p : parameters.values()) {
+      if (p instanceof PtNDArray pt && p.hasGradient()) {
+        // zero_() in place also clears NaN, which multiplying by zero would keep.
+        JniUtils.zeroGrad(pt);
+      } else if (p.hasGradient()) {
+        try (NDArray gradient = p.getGradient()) {
+          gradient.muli(0);
+        }
+      }
     }
   }
 
