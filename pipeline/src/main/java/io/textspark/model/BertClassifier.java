@@ -30,6 +30,8 @@ import java.util.Random;
  * tanh), then dropout, then the classifier. The pooler is kept as {@code bert.pooler.dense.*}; it
  * is loaded from the checkpoint when present (MiniLM and bert-base ship one) and otherwise
  * initialised fresh like the classifier, normal(0, initializer_range) weights and zero biases.
+ * The head dropout rate is {@code hidden_dropout_prob} (Hugging Face's default when {@code
+ * classifier_dropout} is unset).
  *
  * <p>Memory: parameters live in a sub-manager of the manager given to {@link #load}, released by
  * {@link #close()}. Every array a forward pass creates is attached to the manager of {@code
@@ -119,8 +121,11 @@ public final class BertClassifier implements AutoCloseable {
     long i = config.intermediateSize();
     Map<String, long[]> shapes = new LinkedHashMap<>();
     shapes.put("bert.embeddings.word_embeddings.weight", new long[] {config.vocabSize(), h});
-    shapes.put("bert.embeddings.position_embeddings.weight", new long[] {config.maxPositionEmbeddings(), h});
-    shapes.put("bert.embeddings.token_type_embeddings.weight", new long[] {config.typeVocabSize(), h});
+    shapes.put(
+        "bert.embeddings.position_embeddings.weight",
+        new long[] {config.maxPositionEmbeddings(), h});
+    shapes.put(
+        "bert.embeddings.token_type_embeddings.weight", new long[] {config.typeVocabSize(), h});
     shapes.put("bert.embeddings.LayerNorm.weight", new long[] {h});
     shapes.put("bert.embeddings.LayerNorm.bias", new long[] {h});
     for (int l = 0; l < config.numHiddenLayers(); l++) {
@@ -148,12 +153,11 @@ public final class BertClassifier implements AutoCloseable {
   }
 
   /**
-   * Builds a classifier from checkpoint tensors. Names may carry the {@code bert.} prefix or not
-   * (a bare {@code BertModel} checkpoint); unknown tensors such as {@code cls.*} or {@code
-   * embeddings.position_ids} are ignored. The pooler and the classifier are initialised from
-   * {@code seed} when the checkpoint lacks them, so a fresh head is reproducible; a fine-tuned
-   * checkpoint that has them reloads them. Parameters are FLOAT32 in a sub-manager of {@code
-   * parent}.
+   * Builds a classifier from checkpoint tensors. Names may carry the {@code bert.} prefix or not (a
+   * bare {@code BertModel} checkpoint); unknown tensors such as {@code cls.*} or {@code
+   * embeddings.position_ids} are ignored. The pooler and the classifier are initialised from {@code
+   * seed} when the checkpoint lacks them, so a fresh head is reproducible; a fine-tuned checkpoint
+   * that has them reloads them. Parameters are FLOAT32 in a sub-manager of {@code parent}.
    *
    * @throws TextSparkException naming the tensor when one is missing or has the wrong shape
    */
@@ -178,14 +182,17 @@ public final class BertClassifier implements AutoCloseable {
                 + name.substring("bert.".length())
                 + ") is missing; expected shape "
                 + Arrays.toString(e.getValue())
-                + ". The checkpoint does not match config.json: check that both come from the same model.");
+                + ". The checkpoint does not match config.json: check that both come from the same"
+                + " model.");
       }
       if (!Arrays.equals(tensor.shape(), e.getValue())) {
         String fix =
             name.startsWith("classifier.")
-                ? " The checkpoint's head has a different number of labels: make id2label/num_labels match it,"
-                    + " or remove classifier.* from the checkpoint to train a new head."
-                : " The checkpoint does not match config.json: check that both come from the same model.";
+                ? " The checkpoint's head has a different number of labels: make"
+                      + " id2label/num_labels match it, or remove classifier.* from the checkpoint"
+                      + " to train a new head."
+                : " The checkpoint does not match config.json: check that both come from the same"
+                      + " model.";
         throw new TextSparkException(
             "checkpoint tensor "
                 + name
@@ -199,7 +206,8 @@ public final class BertClassifier implements AutoCloseable {
       found.put(name, tensor);
     }
     boolean halfHead = fresh.contains("classifier.weight") != fresh.contains("classifier.bias");
-    boolean halfPooler = fresh.contains("bert.pooler.dense.weight") != fresh.contains("bert.pooler.dense.bias");
+    boolean halfPooler =
+        fresh.contains("bert.pooler.dense.weight") != fresh.contains("bert.pooler.dense.bias");
     if (halfHead || halfPooler) {
       throw new TextSparkException(
           "checkpoint has only one of the weight and bias of the "
@@ -316,10 +324,12 @@ public final class BertClassifier implements AutoCloseable {
    * @param tokenTypeIds segment ids [B, T], or null for all zeros
    * @param training whether to apply dropout (seed it with {@code Engine.setRandomSeed})
    */
-  public NDArray forward(NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
+  public NDArray forward(
+      NDArray inputIds, NDArray attentionMask, NDArray tokenTypeIds, boolean training) {
     Shape shape = inputIds.getShape();
     if (shape.dimension() != 2) {
-      throw new TextSparkException("inputIds must have shape [batch, tokens] but has shape " + shape + ".");
+      throw new TextSparkException(
+          "inputIds must have shape [batch, tokens] but has shape " + shape + ".");
     }
     long batch = shape.get(0);
     long tokens = shape.get(1);
@@ -333,11 +343,19 @@ public final class BertClassifier implements AutoCloseable {
     }
     if (attentionMask != null && !attentionMask.getShape().equals(shape)) {
       throw new TextSparkException(
-          "attentionMask has shape " + attentionMask.getShape() + " but inputIds has shape " + shape + ".");
+          "attentionMask has shape "
+              + attentionMask.getShape()
+              + " but inputIds has shape "
+              + shape
+              + ".");
     }
     if (tokenTypeIds != null && !tokenTypeIds.getShape().equals(shape)) {
       throw new TextSparkException(
-          "tokenTypeIds has shape " + tokenTypeIds.getShape() + " but inputIds has shape " + shape + ".");
+          "tokenTypeIds has shape "
+              + tokenTypeIds.getShape()
+              + " but inputIds has shape "
+              + shape
+              + ".");
     }
     NDManager caller = inputIds.getManager();
     try (NDManager scope = caller.newSubManager()) {
@@ -391,26 +409,40 @@ public final class BertClassifier implements AutoCloseable {
     manager.close();
   }
 
-  private NDArray embed(NDManager scope, NDArray inputIds, NDArray tokenTypeIds, long tokens, boolean training) {
+  private NDArray embed(
+      NDManager scope, NDArray inputIds, NDArray tokenTypeIds, long tokens, boolean training) {
     NDArray ids = indices(inputIds, scope);
     NDArray words = Embedding.embedding(ids, wordEmbeddings, SparseFormat.DENSE).head();
     inScope(words, scope);
     NDArray positionIds = scope.arange(0, (int) tokens, 1, DataType.INT64);
-    NDArray positions = Embedding.embedding(positionIds, positionEmbeddings, SparseFormat.DENSE).head();
+    NDArray positions =
+        Embedding.embedding(positionIds, positionEmbeddings, SparseFormat.DENSE).head();
     NDArray sum = words.add(positions);
     NDArray types;
     if (tokenTypeIds == null) {
       // Type 0 everywhere: one row broadcast over [B, T] instead of a [B, T] lookup.
-      types = Embedding.embedding(scope.zeros(new Shape(1), DataType.INT64), tokenTypeEmbeddings, SparseFormat.DENSE).head();
+      types =
+          Embedding.embedding(
+                  scope.zeros(new Shape(1), DataType.INT64),
+                  tokenTypeEmbeddings,
+                  SparseFormat.DENSE)
+              .head();
     } else {
-      types = inScope(Embedding.embedding(indices(tokenTypeIds, scope), tokenTypeEmbeddings, SparseFormat.DENSE).head(), scope);
+      types =
+          inScope(
+              Embedding.embedding(
+                      indices(tokenTypeIds, scope), tokenTypeEmbeddings, SparseFormat.DENSE)
+                  .head(),
+              scope);
     }
     sum = sum.add(types);
     NDArray normed = layerNorm(sum, embeddingNormWeight, embeddingNormBias);
     return dropout(normed, config.hiddenDropoutProb(), training);
   }
 
-  /** One post-LN transformer layer; its temporaries are closed, only its output survives in scope. */
+  /**
+   * One post-LN transformer layer; its temporaries are closed, only its output survives in scope.
+   */
   private NDArray layer(
       Layer p, NDArray input, NDArray additiveMask, long batch, long tokens, boolean training) {
     NDManager outer = input.getManager();
@@ -422,11 +454,20 @@ public final class BertClassifier implements AutoCloseable {
       input.tempAttach(temp);
       Shape split = new Shape(batch, tokens, heads, headDim);
       NDArray query =
-          Linear.linear(input, p.queryWeight(), p.queryBias()).head().reshape(split).transpose(0, 2, 1, 3);
+          Linear.linear(input, p.queryWeight(), p.queryBias())
+              .head()
+              .reshape(split)
+              .transpose(0, 2, 1, 3);
       NDArray keyT =
-          Linear.linear(input, p.keyWeight(), p.keyBias()).head().reshape(split).transpose(0, 2, 3, 1);
+          Linear.linear(input, p.keyWeight(), p.keyBias())
+              .head()
+              .reshape(split)
+              .transpose(0, 2, 3, 1);
       NDArray value =
-          Linear.linear(input, p.valueWeight(), p.valueBias()).head().reshape(split).transpose(0, 2, 1, 3);
+          Linear.linear(input, p.valueWeight(), p.valueBias())
+              .head()
+              .reshape(split)
+              .transpose(0, 2, 1, 3);
       // Scaling the [B, h, T, d] query is cheaper than scaling the [B, h, T, T] scores.
       NDArray scores = query.mul((float) (1.0 / Math.sqrt(headDim))).matMul(keyT);
       if (additiveMask != null) {
@@ -435,21 +476,26 @@ public final class BertClassifier implements AutoCloseable {
       NDArray probs = dropout(scores.softmax(-1), config.attentionProbsDropoutProb(), training);
       NDArray context =
           probs.matMul(value).transpose(0, 2, 1, 3).reshape(batch, tokens, config.hiddenSize());
-      NDArray attended = Linear.linear(context, p.attentionOutWeight(), p.attentionOutBias()).head();
+      NDArray attended =
+          Linear.linear(context, p.attentionOutWeight(), p.attentionOutBias()).head();
       attended = dropout(attended, config.hiddenDropoutProb(), training);
-      NDArray afterAttention = layerNorm(attended.add(input), p.attentionNormWeight(), p.attentionNormBias());
+      NDArray afterAttention =
+          layerNorm(attended.add(input), p.attentionNormWeight(), p.attentionNormBias());
       NDArray intermediate =
-          Activation.gelu(Linear.linear(afterAttention, p.intermediateWeight(), p.intermediateBias()).head());
+          Activation.gelu(
+              Linear.linear(afterAttention, p.intermediateWeight(), p.intermediateBias()).head());
       NDArray output = Linear.linear(intermediate, p.outputWeight(), p.outputBias()).head();
       output = dropout(output, config.hiddenDropoutProb(), training);
-      NDArray result = layerNorm(output.add(afterAttention), p.outputNormWeight(), p.outputNormBias());
+      NDArray result =
+          layerNorm(output.add(afterAttention), p.outputNormWeight(), p.outputNormBias());
       result.attach(outer);
       return result;
     }
   }
 
   private NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta) {
-    return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), gamma, beta, (float) config.layerNormEps())
+    return LayerNorm.layerNorm(
+            x, new Shape(config.hiddenSize()), gamma, beta, (float) config.layerNormEps())
         .head();
   }
 
@@ -460,7 +506,9 @@ public final class BertClassifier implements AutoCloseable {
     return Dropout.dropout(x, (float) rate, true).head();
   }
 
-  /** INT64 indices in {@code scope}, as PyTorch's embedding wants; the caller's array is untouched. */
+  /**
+   * INT64 indices in {@code scope}, as PyTorch's embedding wants; the caller's array is untouched.
+   */
   private static NDArray indices(NDArray ids, NDManager scope) {
     NDArray converted = ids.toType(DataType.INT64, true);
     return inScope(converted, scope);
@@ -483,7 +531,9 @@ public final class BertClassifier implements AutoCloseable {
     }
     if (t == null && name.contains("LayerNorm.")) {
       // Checkpoints converted from TensorFlow name LayerNorm parameters gamma and beta.
-      String legacy = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
+      String legacy =
+          name.replace("LayerNorm.weight", "LayerNorm.gamma")
+              .replace("LayerNorm.bias", "LayerNorm.beta");
       t = weights.get(legacy);
       if (t == null && legacy.startsWith("bert.")) {
         t = weights.get(legacy.substring("bert.".length()));
@@ -492,8 +542,11 @@ public final class BertClassifier implements AutoCloseable {
     return t;
   }
 
-  /** Normal(0, std) weights and zero biases from a per-name stream, so init order does not matter. */
-  private static NDArray freshParameter(NDManager manager, String name, long[] shape, double std, long seed) {
+  /**
+   * Normal(0, std) weights and zero biases from a per-name stream, so init order does not matter.
+   */
+  private static NDArray freshParameter(
+      NDManager manager, String name, long[] shape, double std, long seed) {
     int count = (int) Safetensors.elementCount(shape);
     float[] values = new float[count];
     if (name.endsWith(".weight")) {

@@ -22,9 +22,12 @@ import java.util.TreeMap;
  * @param numHiddenLayers number of transformer layers ({@code num_hidden_layers})
  * @param numAttentionHeads attention heads per layer ({@code num_attention_heads})
  * @param intermediateSize width of the feed-forward layer ({@code intermediate_size})
- * @param hiddenAct feed-forward activation ({@code hidden_act}); only {@code gelu} (erf) is supported
- * @param hiddenDropoutProb dropout on embeddings, layer outputs and the head ({@code hidden_dropout_prob})
- * @param attentionProbsDropoutProb dropout on attention probabilities ({@code attention_probs_dropout_prob})
+ * @param hiddenAct feed-forward activation ({@code hidden_act}); only {@code gelu} (erf) is
+ *     supported
+ * @param hiddenDropoutProb dropout on embeddings, layer outputs and the head ({@code
+ *     hidden_dropout_prob})
+ * @param attentionProbsDropoutProb dropout on attention probabilities ({@code
+ *     attention_probs_dropout_prob})
  * @param maxPositionEmbeddings longest supported sequence ({@code max_position_embeddings})
  * @param typeVocabSize number of token types ({@code type_vocab_size})
  * @param vocabSize number of word pieces ({@code vocab_size})
@@ -93,7 +96,8 @@ public record BertConfig(
     }
     if (labels == null || labels.isEmpty()) {
       throw new TextSparkException(
-          "config.json: id2label is empty; allowed: at least one label, for example {\"0\": \"no\", \"1\": \"yes\"}.");
+          "config.json: id2label is empty; allowed: at least one label, for example {\"0\": \"no\","
+              + " \"1\": \"yes\"}.");
     }
     if (new HashSet<>(labels).size() != labels.size()) {
       throw new TextSparkException(
@@ -137,12 +141,17 @@ public record BertConfig(
     try {
       JsonElement parsed = JsonParser.parseString(json);
       if (!parsed.isJsonObject()) {
-        throw new TextSparkException(source + " is not a JSON object; expected a Hugging Face config.json.");
+        throw new TextSparkException(
+            source + " is not a JSON object; expected a Hugging Face config.json.");
       }
       o = parsed.getAsJsonObject();
     } catch (JsonParseException e) {
       throw new TextSparkException(
-          source + " is not valid JSON (" + e.getMessage() + "); expected a Hugging Face config.json.", e);
+          source
+              + " is not valid JSON ("
+              + e.getMessage()
+              + "); expected a Hugging Face config.json.",
+          e);
     }
     if (o.has("model_type") && !"bert".equals(string(o, "model_type", "bert", source))) {
       throw new TextSparkException(
@@ -230,7 +239,12 @@ public record BertConfig(
       for (int i = 0; i < result.size(); i++) {
         if (!byId.containsKey(i)) {
           throw new TextSparkException(
-              source + ": id2label keys " + byId.keySet() + " are invalid; allowed: exactly 0.." + (byId.size() - 1) + ".");
+              source
+                  + ": id2label keys "
+                  + byId.keySet()
+                  + " are invalid; allowed: exactly 0.."
+                  + (byId.size() - 1)
+                  + ".");
         }
       }
       if (numLabels >= 0 && numLabels != result.size()) {
@@ -248,7 +262,8 @@ public record BertConfig(
       return DEFAULT_LABELS;
     }
     if (numLabels < 1) {
-      throw new TextSparkException(source + ": num_labels = " + numLabels + " is invalid; allowed: >= 1.");
+      throw new TextSparkException(
+          source + ": num_labels = " + numLabels + " is invalid; allowed: >= 1.");
     }
     List<String> generated = new ArrayList<>();
     for (int i = 0; i < numLabels; i++) {
@@ -265,7 +280,8 @@ public record BertConfig(
       return o.get(key).getAsJsonPrimitive().getAsBigDecimal().intValueExact();
     } catch (RuntimeException e) {
       throw new TextSparkException(
-          source + ": " + key + " = " + o.get(key) + " is not an integer; allowed: a whole number.", e);
+          source + ": " + key + " = " + o.get(key) + " is not an integer; allowed: a whole number.",
+          e);
     }
   }
 
@@ -276,7 +292,8 @@ public record BertConfig(
     try {
       return o.get(key).getAsJsonPrimitive().getAsBigDecimal().doubleValue();
     } catch (RuntimeException e) {
-      throw new TextSparkException(source + ": " + key + " = " + o.get(key) + " is not a number; allowed: a number.", e);
+      throw new TextSparkException(
+          source + ": " + key + " = " + o.get(key) + " is not a number; allowed: a number.", e);
     }
   }
 
@@ -286,20 +303,23 @@ public record BertConfig(
     }
     JsonElement value = o.get(key);
     if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
-      throw new TextSparkException(source + ": " + key + " = " + value + " is not a string; allowed: a string.");
+      throw new TextSparkException(
+          source + ": " + key + " = " + value + " is not a string; allowed: a string.");
     }
     return value.getAsString();
   }
 
   private static void positive(String key, int value) {
     if (value <= 0) {
-      throw new TextSparkException("config.json: " + key + " = " + value + " is invalid; allowed: > 0.");
+      throw new TextSparkException(
+          "config.json: " + key + " = " + value + " is invalid; allowed: > 0.");
     }
   }
 
   private static void probability(String key, double value) {
     if (!(value >= 0 && value < 1)) {
-      throw new TextSparkException("config.json: " + key + " = " + value + " is invalid; allowed: 0 <= p < 1.");
+      throw new TextSparkException(
+          "config.json: " + key + " = " + value + " is invalid; allowed: 0 <= p < 1.");
     }
   }
 }

@@ -118,7 +118,9 @@ public final class Safetensors {
         }
         default ->
             throw new TextSparkException(
-                "tensor of dtype " + dtype + " cannot be read as floats; expected F32, F16, BF16 or F64.");
+                "tensor of dtype "
+                    + dtype
+                    + " cannot be read as floats; expected F32, F16, BF16 or F64.");
       }
       return out;
     }
@@ -153,7 +155,9 @@ public final class Safetensors {
       if ("F32".equals(dtype)) {
         // A direct little-endian buffer is taken by the engine without another conversion pass.
         ByteBuffer direct = ByteBuffer.allocateDirect(data.length).order(ByteOrder.nativeOrder());
-        direct.asFloatBuffer().put(ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
+        direct
+            .asFloatBuffer()
+            .put(ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
         return manager.create(direct, ndShape, DataType.FLOAT32);
       }
       return manager.create(toFloatArray(), ndShape);
@@ -203,19 +207,28 @@ public final class Safetensors {
     try {
       byte[] lengthBytes = in.readNBytes(8);
       if (lengthBytes.length < 8) {
-        throw corrupt(source, "it has " + lengthBytes.length + " bytes, fewer than the 8-byte header length");
+        throw corrupt(
+            source, "it has " + lengthBytes.length + " bytes, fewer than the 8-byte header length");
       }
       long headerLength = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
       if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES) {
         throw corrupt(
             source,
-            "its header length is " + headerLength + ", outside 1.." + MAX_HEADER_BYTES + " (not a safetensors file?)");
+            "its header length is "
+                + headerLength
+                + ", outside 1.."
+                + MAX_HEADER_BYTES
+                + " (not a safetensors file?)");
       }
       byte[] headerBytes = in.readNBytes((int) headerLength);
       if (headerBytes.length < headerLength) {
         throw corrupt(
             source,
-            "it is truncated inside the JSON header (" + headerBytes.length + " of " + headerLength + " bytes)");
+            "it is truncated inside the JSON header ("
+                + headerBytes.length
+                + " of "
+                + headerLength
+                + " bytes)");
       }
       Map<String, String> metadata = new LinkedHashMap<>();
       List<Entry> entries =
@@ -225,7 +238,9 @@ public final class Safetensors {
       long position = 0;
       for (Entry e : entries) {
         if (e.begin < position) {
-          throw corrupt(source, "tensor " + e.name + " overlaps the previous tensor at data offset " + e.begin);
+          throw corrupt(
+              source,
+              "tensor " + e.name + " overlaps the previous tensor at data offset " + e.begin);
         }
         in.skipNBytes(e.begin - position);
         byte[] data = in.readNBytes((int) (e.end - e.begin));
@@ -248,7 +263,8 @@ public final class Safetensors {
     } catch (EOFException e) {
       throw corrupt(source, "it is truncated before the data it declares", e);
     } catch (IOException e) {
-      throw new TextSparkException("cannot read safetensors file " + source + ": " + e.getMessage(), e);
+      throw new TextSparkException(
+          "cannot read safetensors file " + source + ": " + e.getMessage(), e);
     }
   }
 
@@ -262,10 +278,12 @@ public final class Safetensors {
    * laid out by dtype width (widest first) and then by name, and the header is padded with spaces
    * to a multiple of 8 bytes so that the data is aligned. The stream is flushed, not closed.
    */
-  public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata) {
+  public static void write(
+      OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata) {
     List<Map.Entry<String, Tensor>> ordered = new ArrayList<>(tensors.entrySet());
     ordered.sort(
-        Comparator.comparingInt((Map.Entry<String, Tensor> e) -> -bytesPerElement(e.getValue().dtype()))
+        Comparator.comparingInt(
+                (Map.Entry<String, Tensor> e) -> -bytesPerElement(e.getValue().dtype()))
             .thenComparing(Map.Entry::getKey));
     JsonObject header = new JsonObject();
     if (metadata != null && !metadata.isEmpty()) {
@@ -310,7 +328,8 @@ public final class Safetensors {
   }
 
   /** Writes NDArrays (for example {@link BertClassifier#stateDict()}) in safetensors format. */
-  public static void writeArrays(OutputStream out, Map<String, NDArray> arrays, Map<String, String> metadata) {
+  public static void writeArrays(
+      OutputStream out, Map<String, NDArray> arrays, Map<String, String> metadata) {
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     arrays.forEach((name, array) -> tensors.put(name, Tensor.of(array)));
     write(out, tensors, metadata);
@@ -338,7 +357,8 @@ public final class Safetensors {
         }
         for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
           if (!m.getValue().isJsonPrimitive()) {
-            throw corrupt(source, "its " + METADATA_KEY + " value " + m.getKey() + " is not a string");
+            throw corrupt(
+                source, "its " + METADATA_KEY + " value " + m.getKey() + " is not a string");
           }
           metadata.put(m.getKey(), m.getValue().getAsString());
         }
@@ -379,13 +399,19 @@ public final class Safetensors {
                   + " bytes");
         }
         if (expected > Integer.MAX_VALUE - 8) {
-          throw corrupt(source, "tensor " + name + " is larger than 2 GB, which this reader does not support");
+          throw corrupt(
+              source,
+              "tensor " + name + " is larger than 2 GB, which this reader does not support");
         }
         entries.add(new Entry(name, dtype, shape, begin, end));
-      } catch (IllegalStateException | NullPointerException | IndexOutOfBoundsException
+      } catch (IllegalStateException
+          | NullPointerException
+          | IndexOutOfBoundsException
           | UnsupportedOperationException ex) {
         throw corrupt(
-            source, "the header entry of tensor " + name + " lacks a valid dtype, shape or data_offsets", ex);
+            source,
+            "the header entry of tensor " + name + " lacks a valid dtype, shape or data_offsets",
+            ex);
       }
     }
     return entries;
@@ -393,12 +419,21 @@ public final class Safetensors {
 
   private static TextSparkException corrupt(String source, String problem) {
     return new TextSparkException(
-        "safetensors file " + source + " is corrupt: " + problem + ". Download or write the file again.");
+        "safetensors file "
+            + source
+            + " is corrupt: "
+            + problem
+            + ". Download or write the file again.");
   }
 
   private static TextSparkException corrupt(String source, String problem, Throwable cause) {
     return new TextSparkException(
-        "safetensors file " + source + " is corrupt: " + problem + ". Download or write the file again.", cause);
+        "safetensors file "
+            + source
+            + " is corrupt: "
+            + problem
+            + ". Download or write the file again.",
+        cause);
   }
 
   static long elementCount(long[] shape) {
@@ -417,7 +452,9 @@ public final class Safetensors {
       case "I8", "U8", "BOOL", "F8_E4M3", "F8_E5M2" -> 1;
       default ->
           throw new TextSparkException(
-              "unknown safetensors dtype " + dtype + "; expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.");
+              "unknown safetensors dtype "
+                  + dtype
+                  + "; expected one of F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.");
     };
   }
 
@@ -433,7 +470,9 @@ public final class Safetensors {
       case BOOLEAN -> "BOOL";
       default ->
           throw new TextSparkException(
-              "cannot store an NDArray of type " + type + " in safetensors; convert it to FLOAT32 first.");
+              "cannot store an NDArray of type "
+                  + type
+                  + " in safetensors; convert it to FLOAT32 first.");
     };
   }
 

@@ -56,10 +56,13 @@ class BertClassifierTest {
               for (int i = 0; i < values.length; i++) {
                 values[i] = (float) (random.nextGaussian() * 0.5);
               }
-              weights.put(name.substring("bert.".length()), Safetensors.Tensor.ofFloats(shape, values));
+              weights.put(
+                  name.substring("bert.".length()), Safetensors.Tensor.ofFloats(shape, values));
             });
-    weights.put("embeddings.position_ids", new Safetensors.Tensor("I64", new long[] {1, 0}, new byte[0]));
-    weights.put("cls.predictions.bias", Safetensors.Tensor.ofFloats(new long[] {1}, new float[] {1}));
+    weights.put(
+        "embeddings.position_ids", new Safetensors.Tensor("I64", new long[] {1, 0}, new byte[0]));
+    weights.put(
+        "cls.predictions.bias", Safetensors.Tensor.ofFloats(new long[] {1}, new float[] {1}));
     return weights;
   }
 
@@ -77,14 +80,17 @@ class BertClassifierTest {
     weights.remove("encoder.layer.1.intermediate.dense.weight");
     TextSparkException e =
         assertThrows(TextSparkException.class, () -> BertClassifier.load(root, TINY, weights, 1));
-    assertTrue(e.getMessage().contains("encoder.layer.1.intermediate.dense.weight"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("encoder.layer.1.intermediate.dense.weight"), e.getMessage());
     assertTrue(e.getMessage().contains("[16, 8]"), e.getMessage());
   }
 
   @Test
   void misShapedTensorNamesBothShapes() {
     Map<String, Safetensors.Tensor> weights = bareCheckpoint();
-    weights.put("encoder.layer.0.attention.self.key.weight", Safetensors.Tensor.ofFloats(new long[] {8, 4}, new float[32]));
+    weights.put(
+        "encoder.layer.0.attention.self.key.weight",
+        Safetensors.Tensor.ofFloats(new long[] {8, 4}, new float[32]));
     TextSparkException e =
         assertThrows(TextSparkException.class, () -> BertClassifier.load(root, TINY, weights, 1));
     String message = e.getMessage();
@@ -99,7 +105,9 @@ class BertClassifierTest {
     weights.put("classifier.bias", Safetensors.Tensor.ofFloats(new long[] {3}, new float[3]));
     TextSparkException e =
         assertThrows(TextSparkException.class, () -> BertClassifier.load(root, TINY, weights, 1));
-    assertTrue(e.getMessage().contains("classifier.weight") && e.getMessage().contains("num_labels"), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("classifier.weight") && e.getMessage().contains("num_labels"),
+        e.getMessage());
   }
 
   @Test
@@ -109,6 +117,18 @@ class BertClassifierTest {
     try (BertClassifier bare = BertClassifier.load(root, TINY, bareCheckpoint(), 5);
         BertClassifier withPrefix = BertClassifier.load(root, TINY, prefixed, 5)) {
       assertArrayEquals(logits(bare, false), logits(withPrefix, false));
+    }
+  }
+
+  @Test
+  void intIdsAndLongIdsAgree() {
+    try (BertClassifier model = BertClassifier.load(root, TINY, bareCheckpoint(), 5);
+        NDManager step = root.newSubManager()) {
+      NDArray longIds = step.create(new long[] {2, 5, 7, 29, 3, 2, 9, 0}, new Shape(2, 4));
+      NDArray intIds = step.create(new int[] {2, 5, 7, 29, 3, 2, 9, 0}, new Shape(2, 4));
+      assertArrayEquals(
+          model.forward(longIds, null, false).toFloatArray(),
+          model.forward(intIds, null, false).toFloatArray());
     }
   }
 
@@ -127,14 +147,18 @@ class BertClassifierTest {
   @Test
   void saveThenReloadGivesIdenticalLogits() {
     try (BertClassifier model = BertClassifier.load(root, TINY, bareCheckpoint(), 3)) {
+      // Saving must also work mid-training, when parameters track gradients.
+      model.setRequiresGradient(true);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       model.save(out, Map.of("step", "0"));
-      Map<String, Safetensors.Tensor> saved = Safetensors.read(new ByteArrayInputStream(out.toByteArray()));
+      Map<String, Safetensors.Tensor> saved =
+          Safetensors.read(new ByteArrayInputStream(out.toByteArray()));
       assertEquals(BertClassifier.parameterShapes(TINY).keySet(), saved.keySet());
       // A different seed proves the head comes from the checkpoint, not from fresh init.
       try (BertClassifier reloaded = BertClassifier.load(root, TINY, saved, 99)) {
         assertArrayEquals(logits(model, false), logits(reloaded, false));
-        assertEquals(List.copyOf(model.parameters().keySet()), List.copyOf(reloaded.parameters().keySet()));
+        assertEquals(
+            List.copyOf(model.parameters().keySet()), List.copyOf(reloaded.parameters().keySet()));
       }
     }
   }
@@ -178,7 +202,8 @@ class BertClassifierTest {
         }
         model.zeroGradients();
         for (Map.Entry<String, NDArray> e : model.gradients(step).entrySet()) {
-          assertEquals(0f, e.getValue().abs().sum().getFloat(), e.getKey() + " after zeroGradients");
+          assertEquals(
+              0f, e.getValue().abs().sum().getFloat(), e.getKey() + " after zeroGradients");
         }
         assertEquals(parameterArrays, parameterManager.getManagedArrays().size());
       }

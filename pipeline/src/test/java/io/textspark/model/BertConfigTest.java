@@ -34,11 +34,14 @@ class BertConfigTest {
 
   @Test
   void toJsonRoundTripsAndIsHuggingFaceShaped() {
-    BertConfig config = BertConfig.parse("{\"hidden_size\": 64, \"num_attention_heads\": 4}").withLabels(List.of("neg", "neu", "pos"));
+    BertConfig config =
+        BertConfig.parse("{\"hidden_size\": 64, \"num_attention_heads\": 4}")
+            .withLabels(List.of("neg", "neu", "pos"));
     String json = config.toJson();
     assertEquals(config, BertConfig.parse(json));
     JsonObject o = JsonParser.parseString(json).getAsJsonObject();
-    assertEquals("BertForSequenceClassification", o.getAsJsonArray("architectures").get(0).getAsString());
+    assertEquals(
+        "BertForSequenceClassification", o.getAsJsonArray("architectures").get(0).getAsString());
     assertEquals("bert", o.get("model_type").getAsString());
     assertEquals(3, o.get("num_labels").getAsInt());
     assertEquals("pos", o.getAsJsonObject("id2label").get("2").getAsString());
@@ -51,17 +54,26 @@ class BertConfigTest {
         assertThrows(
             TextSparkException.class,
             () -> BertConfig.parse("{\"hidden_size\": 384, \"num_attention_heads\": 5}"));
-    assertTrue(heads.getMessage().contains("num_attention_heads = 5") && heads.getMessage().contains("allowed"), heads.getMessage());
+    assertTrue(
+        heads.getMessage().contains("num_attention_heads = 5")
+            && heads.getMessage().contains("allowed"),
+        heads.getMessage());
     TextSparkException act =
-        assertThrows(TextSparkException.class, () -> BertConfig.parse("{\"hidden_act\": \"relu\"}"));
-    assertTrue(act.getMessage().contains("hidden_act = \"relu\"") && act.getMessage().contains("gelu"), act.getMessage());
+        assertThrows(
+            TextSparkException.class, () -> BertConfig.parse("{\"hidden_act\": \"relu\"}"));
+    assertTrue(
+        act.getMessage().contains("hidden_act = \"relu\"") && act.getMessage().contains("gelu"),
+        act.getMessage());
     TextSparkException labels =
         assertThrows(
             TextSparkException.class,
-            () -> BertConfig.parse("{\"num_labels\": 3, \"id2label\": {\"0\": \"a\", \"1\": \"b\"}}"));
+            () ->
+                BertConfig.parse(
+                    "{\"num_labels\": 3, \"id2label\": {\"0\": \"a\", \"1\": \"b\"}}"));
     assertTrue(labels.getMessage().contains("num_labels = 3"), labels.getMessage());
     TextSparkException type =
-        assertThrows(TextSparkException.class, () -> BertConfig.parse("{\"hidden_size\": \"big\"}"));
+        assertThrows(
+            TextSparkException.class, () -> BertConfig.parse("{\"hidden_size\": \"big\"}"));
     assertTrue(type.getMessage().contains("hidden_size"), type.getMessage());
   }
 }

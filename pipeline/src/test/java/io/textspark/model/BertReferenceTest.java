@@ -106,9 +106,12 @@ class BertReferenceTest {
       for (int b = 0; b < batch; b++) {
         Reference r = references.get(b);
         NDArray rows = hidden.get(b + ", 0:" + r.ids.length + ", :");
-        assertClose(r.cls, rows.get("0").toFloatArray(), "padded cls_hidden of \"" + r.sentence + "\"");
         assertClose(
-            r.mean, rows.mean(new int[] {0}).toFloatArray(), "padded mean_hidden of \"" + r.sentence + "\"");
+            r.cls, rows.get("0").toFloatArray(), "padded cls_hidden of \"" + r.sentence + "\"");
+        assertClose(
+            r.mean,
+            rows.mean(new int[] {0}).toFloatArray(),
+            "padded mean_hidden of \"" + r.sentence + "\"");
       }
     }
   }
@@ -120,7 +123,8 @@ class BertReferenceTest {
       maxError = Math.max(maxError, Math.abs(expected[i] - actual[i]));
     }
     System.out.printf("%s: max abs error %.3g%n", what, maxError);
-    assertTrue(maxError <= TOLERANCE, what + ": max abs error " + maxError + " exceeds " + TOLERANCE);
+    assertTrue(
+        maxError <= TOLERANCE, what + ": max abs error " + maxError + " exceeds " + TOLERANCE);
   }
 
   private static long[] longs(JsonArray array) {

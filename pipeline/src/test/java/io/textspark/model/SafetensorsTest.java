@@ -25,15 +25,21 @@ class SafetensorsTest {
 
   private static Map<String, Safetensors.Tensor> sample() {
     Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
-    tensors.put("b.weight", Safetensors.Tensor.ofFloats(new long[] {2, 3}, new float[] {1, -2, 3.5f, 0, Float.MIN_VALUE, -0f}));
-    tensors.put("a.bias", Safetensors.Tensor.ofFloats(new long[] {3}, new float[] {0.25f, 7, -1e-30f}));
+    tensors.put(
+        "b.weight",
+        Safetensors.Tensor.ofFloats(
+            new long[] {2, 3}, new float[] {1, -2, 3.5f, 0, Float.MIN_VALUE, -0f}));
+    tensors.put(
+        "a.bias", Safetensors.Tensor.ofFloats(new long[] {3}, new float[] {0.25f, 7, -1e-30f}));
     tensors.put("scalar", Safetensors.Tensor.ofFloats(new long[] {}, new float[] {42}));
-    byte[] ids = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(5).putLong(-1).array();
+    byte[] ids =
+        ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(5).putLong(-1).array();
     tensors.put("position_ids", new Safetensors.Tensor("I64", new long[] {1, 2}, ids));
     return tensors;
   }
 
-  private static byte[] bytes(Map<String, Safetensors.Tensor> tensors, Map<String, String> metadata) {
+  private static byte[] bytes(
+      Map<String, Safetensors.Tensor> tensors, Map<String, String> metadata) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     Safetensors.write(out, tensors, metadata);
     return out.toByteArray();
@@ -44,7 +50,8 @@ class SafetensorsTest {
     byte[] file = bytes(sample(), Map.of("format", "pt", "step", "12"));
     long headerLength = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     assertEquals(0, headerLength % 8, "data must start 8-byte aligned");
-    Safetensors.Contents contents = Safetensors.readContents(new ByteArrayInputStream(file), "test");
+    Safetensors.Contents contents =
+        Safetensors.readContents(new ByteArrayInputStream(file), "test");
     assertEquals(sample(), contents.tensors());
     assertEquals(Map.of("format", "pt", "step", "12"), contents.metadata());
     assertArrayEquals(new long[] {5, -1}, contents.tensors().get("position_ids").toLongArray());
@@ -53,7 +60,9 @@ class SafetensorsTest {
   @Test
   void headerListsNamesSortedByDtypeWidthThenName() {
     byte[] file = bytes(sample(), Map.of());
-    String header = new String(file, 8, (int) ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+    String header =
+        new String(
+            file, 8, (int) ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
     assertTrue(header.indexOf("position_ids") < header.indexOf("a.bias"), header);
     assertTrue(header.indexOf("a.bias") < header.indexOf("b.weight"), header);
     assertTrue(header.indexOf("b.weight") < header.indexOf("scalar"), header);
@@ -64,8 +73,12 @@ class SafetensorsTest {
     byte[] file = bytes(sample(), Map.of());
     byte[] cut = Arrays.copyOf(file, file.length - 5);
     TextSparkException e =
-        assertThrows(TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(cut), "cut.safetensors"));
-    assertTrue(e.getMessage().contains("cut.safetensors") && e.getMessage().contains("truncated"), e.getMessage());
+        assertThrows(
+            TextSparkException.class,
+            () -> Safetensors.read(new ByteArrayInputStream(cut), "cut.safetensors"));
+    assertTrue(
+        e.getMessage().contains("cut.safetensors") && e.getMessage().contains("truncated"),
+        e.getMessage());
   }
 
   @Test
@@ -73,14 +86,18 @@ class SafetensorsTest {
     byte[] file = bytes(sample(), Map.of());
     byte[] cut = Arrays.copyOf(file, 20);
     TextSparkException header =
-        assertThrows(TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(cut)));
+        assertThrows(
+            TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(cut)));
     assertTrue(header.getMessage().contains("header"), header.getMessage());
     byte[] garbage = "this is not a safetensors file at all".getBytes(StandardCharsets.UTF_8);
     TextSparkException length =
-        assertThrows(TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(garbage)));
+        assertThrows(
+            TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(garbage)));
     assertTrue(length.getMessage().contains("header length"), length.getMessage());
     TextSparkException empty =
-        assertThrows(TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(new byte[3])));
+        assertThrows(
+            TextSparkException.class,
+            () -> Safetensors.read(new ByteArrayInputStream(new byte[3])));
     assertTrue(empty.getMessage().contains("fewer than"), empty.getMessage());
   }
 
@@ -91,8 +108,11 @@ class SafetensorsTest {
     ByteBuffer file = ByteBuffer.allocate(8 + json.length + 16).order(ByteOrder.LITTLE_ENDIAN);
     file.putLong(json.length).put(json);
     TextSparkException e =
-        assertThrows(TextSparkException.class, () -> Safetensors.read(new ByteArrayInputStream(file.array())));
-    assertTrue(e.getMessage().contains("tensor w") && e.getMessage().contains("16 bytes"), e.getMessage());
+        assertThrows(
+            TextSparkException.class,
+            () -> Safetensors.read(new ByteArrayInputStream(file.array())));
+    assertTrue(
+        e.getMessage().contains("tensor w") && e.getMessage().contains("16 bytes"), e.getMessage());
   }
 
   @Test
@@ -103,11 +123,13 @@ class SafetensorsTest {
     for (short s : half) {
       f16.putShort(s);
     }
-    assertArrayEquals(expected, new Safetensors.Tensor("F16", new long[] {6}, f16.array()).toFloatArray());
+    assertArrayEquals(
+        expected, new Safetensors.Tensor("F16", new long[] {6}, f16.array()).toFloatArray());
     ByteBuffer bf16 = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
     bf16.putShort((short) 0x3F80).putShort((short) 0xC0A0);
     assertArrayEquals(
-        new float[] {1f, -5f}, new Safetensors.Tensor("BF16", new long[] {2}, bf16.array()).toFloatArray());
+        new float[] {1f, -5f},
+        new Safetensors.Tensor("BF16", new long[] {2}, bf16.array()).toFloatArray());
   }
 
   @Test
@@ -120,7 +142,8 @@ class SafetensorsTest {
       arrays.put("ids", ids);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       Safetensors.writeArrays(out, arrays, null);
-      Map<String, Safetensors.Tensor> read = Safetensors.read(new ByteArrayInputStream(out.toByteArray()));
+      Map<String, Safetensors.Tensor> read =
+          Safetensors.read(new ByteArrayInputStream(out.toByteArray()));
       NDArray weightsBack = read.get("weights").toNDArray(manager);
       NDArray idsBack = read.get("ids").toNDArray(manager);
       assertEquals(weights.getShape(), weightsBack.getShape());
