@@ -413,7 +413,6 @@ public final class BertClassifier implements AutoCloseable {
       NDManager scope, NDArray inputIds, NDArray tokenTypeIds, long tokens, boolean training) {
     NDArray ids = indices(inputIds, scope);
     NDArray words = Embedding.embedding(ids, wordEmbeddings, SparseFormat.DENSE).head();
-    inScope(words, scope);
     NDArray positionIds = scope.arange(0, (int) tokens, 1, DataType.INT64);
     NDArray positions =
         Embedding.embedding(positionIds, positionEmbeddings, SparseFormat.DENSE).head();
