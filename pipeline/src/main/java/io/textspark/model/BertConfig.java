@@ -1,0 +1,325 @@
+package io.textspark.model;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import io.textspark.TextSparkException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The architecture of a BERT classifier, as read from a Hugging Face {@code config.json}. Keys
+ * missing from the file take the Hugging Face {@code BertConfig} defaults; the classification
+ * labels default to {@code 0 -> unacceptable, 1 -> acceptable} (CoLA).
+ *
+ * @param hiddenSize width of every token vector ({@code hidden_size})
+ * @param numHiddenLayers number of transformer layers ({@code num_hidden_layers})
+ * @param numAttentionHeads attention heads per layer ({@code num_attention_heads})
+ * @param intermediateSize width of the feed-forward layer ({@code intermediate_size})
+ * @param hiddenAct feed-forward activation ({@code hidden_act}); only {@code gelu} (erf) is
+ *     supported
+ * @param hiddenDropoutProb dropout on embeddings, layer outputs and the head ({@code
+ *     hidden_dropout_prob})
+ * @param attentionProbsDropoutProb dropout on attention probabilities ({@code
+ *     attention_probs_dropout_prob})
+ * @param maxPositionEmbeddings longest supported sequence ({@code max_position_embeddings})
+ * @param typeVocabSize number of token types ({@code type_vocab_size})
+ * @param vocabSize number of word pieces ({@code vocab_size})
+ * @param layerNormEps LayerNorm epsilon ({@code layer_norm_eps})
+ * @param padTokenId id of the padding token ({@code pad_token_id})
+ * @param initializerRange standard deviation of fresh weights ({@code initializer_range})
+ * @param labels label names indexed by class id ({@code id2label})
+ */
+public record BertConfig(
+    int hiddenSize,
+    int numHiddenLayers,
+    int numAttentionHeads,
+    int intermediateSize,
+    String hiddenAct,
+    double hiddenDropoutProb,
+    double attentionProbsDropoutProb,
+    int maxPositionEmbeddings,
+    int typeVocabSize,
+    int vocabSize,
+    double layerNormEps,
+    int padTokenId,
+    double initializerRange,
+    List<String> labels) {
+
+  /** The labels used when the config names none: the CoLA acceptability classes. */
+  public static final List<String> DEFAULT_LABELS = List.of("unacceptable", "acceptable");
+
+  /** Validates every field; messages name the config.json key, its value and what is allowed. */
+  public BertConfig {
+    positive("hidden_size", hiddenSize);
+    positive("num_hidden_layers", numHiddenLayers);
+    positive("num_attention_heads", numAttentionHeads);
+    positive("intermediate_size", intermediateSize);
+    positive("max_position_embeddings", maxPositionEmbeddings);
+    positive("type_vocab_size", typeVocabSize);
+    positive("vocab_size", vocabSize);
+    if (hiddenSize % numAttentionHeads != 0) {
+      throw new TextSparkException(
+          "config.json: hidden_size = "
+              + hiddenSize
+              + " is not divisible by num_attention_heads = "
+              + numAttentionHeads
+              + "; allowed: a number of heads that divides hidden_size.");
+    }
+    if (!"gelu".equals(hiddenAct)) {
+      throw new TextSparkException(
+          "config.json: hidden_act = \"" + hiddenAct + "\" is not supported; allowed: \"gelu\".");
+    }
+    probability("hidden_dropout_prob", hiddenDropoutProb);
+    probability("attention_probs_dropout_prob", attentionProbsDropoutProb);
+    if (!(layerNormEps > 0 && layerNormEps < 1)) {
+      throw new TextSparkException(
+          "config.json: layer_norm_eps = " + layerNormEps + " is invalid; allowed: 0 < eps < 1.");
+    }
+    if (padTokenId < 0 || padTokenId >= vocabSize) {
+      throw new TextSparkException(
+          "config.json: pad_token_id = "
+              + padTokenId
+              + " is invalid; allowed: 0.."
+              + (vocabSize - 1)
+              + " (below vocab_size).");
+    }
+    if (!(initializerRange > 0)) {
+      throw new TextSparkException(
+          "config.json: initializer_range = " + initializerRange + " is invalid; allowed: > 0.");
+    }
+    if (labels == null || labels.isEmpty()) {
+      throw new TextSparkException(
+          "config.json: id2label is empty; allowed: at least one label, for example {\"0\": \"no\","
+              + " \"1\": \"yes\"}.");
+    }
+    if (new HashSet<>(labels).size() != labels.size()) {
+      throw new TextSparkException(
+          "config.json: id2label = " + labels + " repeats a label; allowed: distinct label names.");
+    }
+    labels = List.copyOf(labels);
+  }
+
+  /** The number of classes the head predicts, the size of {@link #labels()}. */
+  public int numLabels() {
+    return labels.size();
+  }
+
+  /** The width of one attention head, {@code hidden_size / num_attention_heads}. */
+  public int headDim() {
+    return hiddenSize / numAttentionHeads;
+  }
+
+  /** The same architecture with other class labels (the head is sized by their number). */
+  public BertConfig withLabels(List<String> newLabels) {
+    return new BertConfig(
+        hiddenSize,
+        numHiddenLayers,
+        numAttentionHeads,
+        intermediateSize,
+        hiddenAct,
+        hiddenDropoutProb,
+        attentionProbsDropoutProb,
+        maxPositionEmbeddings,
+        typeVocabSize,
+        vocabSize,
+        layerNormEps,
+        padTokenId,
+        initializerRange,
+        newLabels);
+  }
+
+  /** Parses a Hugging Face {@code config.json}; {@code source} names the file in errors. */
+  public static BertConfig parse(String json, String source) {
+    JsonObject o;
+    try {
+      JsonElement parsed = JsonParser.parseString(json);
+      if (!parsed.isJsonObject()) {
+        throw new TextSparkException(
+            source + " is not a JSON object; expected a Hugging Face config.json.");
+      }
+      o = parsed.getAsJsonObject();
+    } catch (JsonParseException e) {
+      throw new TextSparkException(
+          source
+              + " is not valid JSON ("
+              + e.getMessage()
+              + "); expected a Hugging Face config.json.",
+          e);
+    }
+    if (o.has("model_type") && !"bert".equals(string(o, "model_type", "bert", source))) {
+      throw new TextSparkException(
+          source
+              + ": model_type = \""
+              + o.get("model_type").getAsString()
+              + "\" is not supported; allowed: \"bert\" (BERT-family checkpoints such as MiniLM).");
+    }
+    return new BertConfig(
+        integer(o, "hidden_size", 768, source),
+        integer(o, "num_hidden_layers", 12, source),
+        integer(o, "num_attention_heads", 12, source),
+        integer(o, "intermediate_size", 3072, source),
+        string(o, "hidden_act", "gelu", source),
+        number(o, "hidden_dropout_prob", 0.1, source),
+        number(o, "attention_probs_dropout_prob", 0.1, source),
+        integer(o, "max_position_embeddings", 512, source),
+        integer(o, "type_vocab_size", 2, source),
+        integer(o, "vocab_size", 30522, source),
+        number(o, "layer_norm_eps", 1e-12, source),
+        integer(o, "pad_token_id", 0, source),
+        number(o, "initializer_range", 0.02, source),
+        labels(o, source));
+  }
+
+  /** Parses a Hugging Face {@code config.json}. */
+  public static BertConfig parse(String json) {
+    return parse(json, "config.json");
+  }
+
+  /**
+   * An HF-compatible {@code config.json} for {@code BertForSequenceClassification}, so that a
+   * fine-tuned checkpoint loads with {@code AutoModelForSequenceClassification}.
+   */
+  public String toJson() {
+    JsonObject o = new JsonObject();
+    JsonArray architectures = new JsonArray();
+    architectures.add("BertForSequenceClassification");
+    o.add("architectures", architectures);
+    o.addProperty("model_type", "bert");
+    o.addProperty("hidden_size", hiddenSize);
+    o.addProperty("num_hidden_layers", numHiddenLayers);
+    o.addProperty("num_attention_heads", numAttentionHeads);
+    o.addProperty("intermediate_size", intermediateSize);
+    o.addProperty("hidden_act", hiddenAct);
+    o.addProperty("hidden_dropout_prob", hiddenDropoutProb);
+    o.addProperty("attention_probs_dropout_prob", attentionProbsDropoutProb);
+    o.addProperty("max_position_embeddings", maxPositionEmbeddings);
+    o.addProperty("type_vocab_size", typeVocabSize);
+    o.addProperty("vocab_size", vocabSize);
+    o.addProperty("layer_norm_eps", layerNormEps);
+    o.addProperty("pad_token_id", padTokenId);
+    o.addProperty("initializer_range", initializerRange);
+    o.addProperty("position_embedding_type", "absolute");
+    o.addProperty("num_labels", labels.size());
+    JsonObject id2label = new JsonObject();
+    JsonObject label2id = new JsonObject();
+    for (int i = 0; i < labels.size(); i++) {
+      id2label.addProperty(Integer.toString(i), labels.get(i));
+      label2id.addProperty(labels.get(i), i);
+    }
+    o.add("id2label", id2label);
+    o.add("label2id", label2id);
+    o.addProperty("problem_type", "single_label_classification");
+    return new GsonBuilder().setPrettyPrinting().create().toJson(o) + "\n";
+  }
+
+  private static List<String> labels(JsonObject o, String source) {
+    int numLabels = o.has("num_labels") ? integer(o, "num_labels", 2, source) : -1;
+    if (o.has("id2label") && o.get("id2label").isJsonObject()) {
+      Map<Integer, String> byId = new TreeMap<>();
+      for (Map.Entry<String, JsonElement> e : o.getAsJsonObject("id2label").entrySet()) {
+        try {
+          byId.put(Integer.parseInt(e.getKey()), e.getValue().getAsString());
+        } catch (NumberFormatException | IllegalStateException | UnsupportedOperationException ex) {
+          throw new TextSparkException(
+              source
+                  + ": id2label entry \""
+                  + e.getKey()
+                  + "\" is invalid; allowed: string keys 0..n-1 mapping to label names.",
+              ex);
+        }
+      }
+      List<String> result = new ArrayList<>(byId.values());
+      for (int i = 0; i < result.size(); i++) {
+        if (!byId.containsKey(i)) {
+          throw new TextSparkException(
+              source
+                  + ": id2label keys "
+                  + byId.keySet()
+                  + " are invalid; allowed: exactly 0.."
+                  + (byId.size() - 1)
+                  + ".");
+        }
+      }
+      if (numLabels >= 0 && numLabels != result.size()) {
+        throw new TextSparkException(
+            source
+                + ": num_labels = "
+                + numLabels
+                + " disagrees with id2label, which has "
+                + result.size()
+                + " entries; allowed: num_labels equal to the size of id2label.");
+      }
+      return result;
+    }
+    if (numLabels < 0 || numLabels == DEFAULT_LABELS.size()) {
+      return DEFAULT_LABELS;
+    }
+    if (numLabels < 1) {
+      throw new TextSparkException(
+          source + ": num_labels = " + numLabels + " is invalid; allowed: >= 1.");
+    }
+    List<String> generated = new ArrayList<>();
+    for (int i = 0; i < numLabels; i++) {
+      generated.add("LABEL_" + i);
+    }
+    return generated;
+  }
+
+  private static int integer(JsonObject o, String key, int fallback, String source) {
+    if (!o.has(key) || o.get(key).isJsonNull()) {
+      return fallback;
+    }
+    try {
+      return o.get(key).getAsJsonPrimitive().getAsBigDecimal().intValueExact();
+    } catch (RuntimeException e) {
+      throw new TextSparkException(
+          source + ": " + key + " = " + o.get(key) + " is not an integer; allowed: a whole number.",
+          e);
+    }
+  }
+
+  private static double number(JsonObject o, String key, double fallback, String source) {
+    if (!o.has(key) || o.get(key).isJsonNull()) {
+      return fallback;
+    }
+    try {
+      return o.get(key).getAsJsonPrimitive().getAsBigDecimal().doubleValue();
+    } catch (RuntimeException e) {
+      throw new TextSparkException(
+          source + ": " + key + " = " + o.get(key) + " is not a number; allowed: a number.", e);
+    }
+  }
+
+  private static String string(JsonObject o, String key, String fallback, String source) {
+    if (!o.has(key) || o.get(key).isJsonNull()) {
+      return fallback;
+    }
+    JsonElement value = o.get(key);
+    if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
+      throw new TextSparkException(
+          source + ": " + key + " = " + value + " is not a string; allowed: a string.");
+    }
+    return value.getAsString();
+  }
+
+  private static void positive(String key, int value) {
+    if (value <= 0) {
+      throw new TextSparkException(
+          "config.json: " + key + " = " + value + " is invalid; allowed: > 0.");
+    }
+  }
+
+  private static void probability(String key, double value) {
+    if (!(value >= 0 && value < 1)) {
+      throw new TextSparkException(
+          "config.json: " + key + " = " + value + " is invalid; allowed: 0 <= p < 1.");
+    }
+  }
+}
