@@ -20,7 +20,8 @@ public final class Settings {
     this.section = section;
   }
 
-  private String key(String name) {
+  /** The full key of {@code name} in this section. */
+  public String key(String name) {
     return section + "." + name;
   }
 

@@ -17,6 +17,8 @@ public final class TextSparkConfig implements Serializable {
   private final DataConfig data;
   private final ModelConfig model;
   private final TokenizeConfig tokenize;
+  private final TrainConfig train;
+  private final EvaluateConfig evaluate;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -24,6 +26,8 @@ public final class TextSparkConfig implements Serializable {
     this.data = DataConfig.from(new Settings(raw, "data"));
     this.model = ModelConfig.from(new Settings(raw, "model"));
     this.tokenize = TokenizeConfig.from(new Settings(raw, "tokenize"));
+    this.train = TrainConfig.from(new Settings(raw, "train"), raw);
+    this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
   }
 
   /** Validates an already merged configuration. */
@@ -59,6 +63,16 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code model} section. */
   public ModelConfig model() {
     return model;
+  }
+
+  /** The {@code train} section. */
+  public TrainConfig train() {
+    return train;
+  }
+
+  /** The {@code evaluate} section. */
+  public EvaluateConfig evaluate() {
+    return evaluate;
   }
 
   /** The {@code tokenize} section. */
