@@ -317,7 +317,7 @@ public final class Examples {
     return max;
   }
 
-  /** Copies the row at position {@code i} into {@code dst} from {@code dstOffset}, widened to long. */
+  /** Copies row {@code i}'s token ids into {@code dst} from {@code dstOffset}, widened to long. */
   void copyIds(int i, long[] dst, int dstOffset) {
     for (int s = offsets[i], e = offsets[i + 1], d = dstOffset; s < e; s++, d++) {
       dst[d] = tokens[s];

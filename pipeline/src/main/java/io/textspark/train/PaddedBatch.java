@@ -126,7 +126,7 @@ public final class PaddedBatch {
     return a;
   }
 
-  /** The int64 attention mask as an NDArray of shape {@code [B, T]} named {@code attention_mask}. */
+  /** The int64 attention mask as an NDArray of shape {@code [B, T]}, named attention_mask. */
   public NDArray attentionMaskArray(NDManager manager) {
     NDArray a = manager.create(attentionMask, new Shape(batchSize, seqLength));
     a.setName("attention_mask");
