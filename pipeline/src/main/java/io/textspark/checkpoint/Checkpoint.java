@@ -157,7 +157,7 @@ public final class Checkpoint {
 
   /** Loads {@code dir} the way {@link #read} does, keeping the reason when it is not valid. */
   static Inspection inspect(Path dir, Configuration conf) {
-    Path qualified = HadoopPaths.qualify(dir, conf);
+    Path qualified = Checkpoints.folder(dir, conf);
     FileSystem fs = HadoopPaths.fs(qualified, conf);
     try {
       if (!fs.getFileStatus(qualified).isDirectory()) {

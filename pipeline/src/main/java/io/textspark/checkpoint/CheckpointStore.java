@@ -32,7 +32,7 @@ public final class CheckpointStore {
 
   /** A store over {@code checkpointsDir}, which need not exist yet. */
   public CheckpointStore(Path checkpointsDir, Configuration conf) {
-    this.dir = HadoopPaths.qualify(checkpointsDir, conf);
+    this.dir = Checkpoints.folder(checkpointsDir, conf);
     this.conf = conf;
   }
 

@@ -50,7 +50,7 @@ public final class Checkpoints {
           + ". Use a plain folder name such as " + name(1, 268) + ".");
     }
     checkFiles(files);
-    Path dir = HadoopPaths.qualify(checkpointsDir, conf);
+    Path dir = folder(checkpointsDir, conf);
     FileSystem fs = HadoopPaths.fs(dir, conf);
     Path target = new Path(dir, name);
     Path staging = new Path(dir, "." + name + STAGING_INFIX + UUID.randomUUID());
@@ -139,6 +139,14 @@ public final class Checkpoints {
             + " give every file a distinct name.");
       }
     }
+  }
+
+  /**
+   * {@code path} fully qualified and without a trailing slash: {@code Path(URI)} keeps the slash of
+   * a folder URI, which would make {@link Path#getName()} empty and equal paths compare unequal.
+   */
+  static Path folder(Path path, Configuration conf) {
+    return HadoopPaths.qualify(new Path(path.toString()), conf);
   }
 
   /** Why {@code name} cannot be a checkpoint folder name, or null when it can. */
