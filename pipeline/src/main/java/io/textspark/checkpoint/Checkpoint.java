@@ -245,7 +245,8 @@ public final class Checkpoint {
       metrics.put(e.getKey(), v.isString() ? parseSpecial(v.getAsString()) : v.getAsDouble());
     }
     JsonObject extra = m.has("extra") ? m.getAsJsonObject("extra") : new JsonObject();
-    return new CheckpointMetadata(m.get("epoch").getAsInt(), m.get("global_step").getAsLong(), metrics, extra);
+    return new CheckpointMetadata(
+        m.get("epoch").getAsInt(), m.get("global_step").getAsLong(), metrics, extra);
   }
 
   private static double parseSpecial(String s) {

@@ -170,7 +170,7 @@ public final class CheckpointStore {
   }
 
   /**
-   * Removes staging folders ({@code .<name>.tmp-<uuid>}) left by crashed writers and returns them.
+   * Removes staging folders ({@code .<name>.tmp-<uuid>}) left by crashed writers, returning those found.
    * Safe only when no writer is running on this folder, i.e. when the run's single writer calls it
    * at start before writing its first checkpoint; otherwise it would delete a checkpoint being written.
    */

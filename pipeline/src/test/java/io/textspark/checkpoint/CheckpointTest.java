@@ -66,6 +66,10 @@ class CheckpointTest {
     Files.deleteIfExists(file.resolveSibling("." + file.getFileName() + ".crc"));
   }
 
+  private static List<Long> steps(List<Checkpoint> checkpoints) {
+    return checkpoints.stream().map(Checkpoint::globalStep).collect(Collectors.toList());
+  }
+
   private List<String> entries(java.nio.file.Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return List.of();
@@ -96,7 +100,8 @@ class CheckpointTest {
     assertArrayEquals(weights, Files.readAllBytes(folder.resolve("model.safetensors")));
     assertEquals(List.of("epoch=2-step=268"), entries(root), "no staging folder remains");
 
-    JsonObject manifest = JsonParser.parseString(Files.readString(folder.resolve("manifest.json"))).getAsJsonObject();
+    JsonObject manifest =
+        JsonParser.parseString(Files.readString(folder.resolve("manifest.json"))).getAsJsonObject();
     JsonArray files = manifest.getAsJsonArray("files");
     assertEquals(2, files.size());
     for (JsonElement e : files) {
@@ -137,26 +142,27 @@ class CheckpointTest {
     assertTrue(e.getMessage().contains("optimizer.safetensors") && e.getMessage().contains("disk full"),
         e.getMessage());
 
-    assertEquals(List.of("epoch=1-step=100"), assertDoesNotThrowEntries(root), "only the older checkpoint remains");
+    assertEquals(List.of("epoch=1-step=100"), entriesOf(root), "only the older checkpoint is left");
     assertFalse(Checkpoint.read(new Path(root.resolve("epoch=1-step=200").toUri()), conf).isPresent());
-    assertEquals(List.of(100L), store.list().stream().map(Checkpoint::globalStep).collect(Collectors.toList()));
+    assertEquals(List.of(100L), steps(store.list()));
     assertEquals(100, store.resolve("last").globalStep());
   }
 
   @Test
   void crashOnEmptyStoreLeavesNoCheckpointForLast() {
-    assertThrows(IllegalStateException.class, () -> store.write("epoch=0-step=1", CheckpointMetadata.of(0, 1, Map.of()),
+    assertThrows(IllegalStateException.class, () -> store.write("epoch=0-step=1",
+        CheckpointMetadata.of(0, 1, Map.of()),
         List.of(CheckpointFile.of("model.safetensors", out -> {
           out.write(new byte[10]);
           throw new IllegalStateException("serializer bug");
         }))));
-    assertEquals(List.of(), assertDoesNotThrowEntries(root));
+    assertEquals(List.of(), entriesOf(root));
     assertTrue(store.list().isEmpty());
     TextSparkException e = assertThrows(TextSparkException.class, () -> store.resolve("last"));
     assertTrue(e.getMessage().contains("'last'"), e.getMessage());
   }
 
-  private List<String> assertDoesNotThrowEntries(java.nio.file.Path dir) {
+  private List<String> entriesOf(java.nio.file.Path dir) {
     try {
       return entries(dir);
     } catch (IOException e) {
@@ -179,17 +185,20 @@ class CheckpointTest {
       ch.truncate(1500);
     }
     Checkpoint garbled = save(500, random(9, 2000));
-    damage(root.resolve(garbled.name()).resolve("manifest.json"), "{\"format\":1,\"files\":[".getBytes(StandardCharsets.UTF_8));
+    damage(root.resolve(garbled.name()).resolve("manifest.json"),
+        "{\"format\":1,\"files\":[".getBytes(StandardCharsets.UTF_8));
 
-    assertEquals(List.of(100L), store.list().stream().map(Checkpoint::globalStep).collect(Collectors.toList()));
+    assertEquals(List.of(100L), steps(store.list()));
     assertEquals(100, store.last().orElseThrow().globalStep());
     assertEquals(100, store.best("val_loss", "min").orElseThrow().globalStep());
-    for (String name : List.of("epoch=1-step=200", "epoch=1-step=300", "epoch=1-step=400", "epoch=1-step=500")) {
+    for (String name : List.of("epoch=1-step=200", "epoch=1-step=300", "epoch=1-step=400",
+        "epoch=1-step=500")) {
       assertFalse(Checkpoint.read(new Path(root.resolve(name).toUri()), conf).isPresent(), name);
     }
     assertResolveFails("epoch=1-step=200", "no manifest.json");
     assertResolveFails("epoch=1-step=300", "lacks config.json");
-    assertResolveFails(root.resolve("epoch=1-step=400").toUri().toString(), "has 1500 bytes but the manifest says 2000");
+    assertResolveFails(root.resolve("epoch=1-step=400").toUri().toString(),
+        "has 1500 bytes but the manifest says 2000");
     assertResolveFails(root.resolve("epoch=1-step=500").toString(), "is not a JSON object");
     assertResolveFails("epoch=9-step=9", "does not exist");
   }
@@ -287,7 +296,8 @@ class CheckpointTest {
     Files.write(staging.resolve("model.safetensors"), new byte[100]);
     Files.createDirectories(root.resolve(".not-staging"));
 
-    assertEquals(List.of(kept.path()), store.list().stream().map(Checkpoint::path).collect(Collectors.toList()));
+    assertEquals(List.of(kept.path()),
+        store.list().stream().map(Checkpoint::path).collect(Collectors.toList()));
     List<Path> removed = store.cleanupStaging();
     assertEquals(1, removed.size());
     assertEquals(List.of(".not-staging", "epoch=1-step=100"), entries(root));
