@@ -1,0 +1,211 @@
+package io.textspark.checkpoint;
+
+import io.textspark.TextSparkException;
+import io.textspark.fs.Download;
+import io.textspark.fs.HadoopPaths;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Writes checkpoints atomically: files go into a hidden staging folder {@code .<name>.tmp-<uuid>},
+ * which is renamed to {@code <name>}, and {@value Checkpoint#MANIFEST} is written last, so a crash
+ * at any point leaves either a complete checkpoint or a folder readers ignore. Only one writer per
+ * checkpoints folder is supported.
+ */
+public final class Checkpoints {
+  /** What separates a staging folder's name from its random suffix. */
+  static final String STAGING_INFIX = ".tmp-";
+
+  private Checkpoints() {}
+
+  /** The conventional checkpoint name, e.g. {@code epoch=1-step=268}. */
+  public static String name(int epoch, long globalStep) {
+    return "epoch=" + epoch + "-step=" + globalStep;
+  }
+
+  /**
+   * Writes {@code files} in order as the checkpoint {@code name} under {@code checkpointsDir} and
+   * commits it; fails without leaving anything behind when a callback or the file system fails, or
+   * when a committed checkpoint of that name already exists.
+   */
+  public static Checkpoint write(
+      Path checkpointsDir, String name, CheckpointMetadata metadata, List<CheckpointFile> files,
+      Configuration conf) {
+    String nameProblem = checkpointNameProblem(name);
+    if (nameProblem != null) {
+      throw new TextSparkException("invalid checkpoint name: " + nameProblem
+          + ". Use a plain folder name such as " + name(1, 268) + ".");
+    }
+    checkFiles(files);
+    Path dir = folder(checkpointsDir, conf);
+    FileSystem fs = HadoopPaths.fs(dir, conf);
+    Path target = new Path(dir, name);
+    Path staging = new Path(dir, "." + name + STAGING_INFIX + UUID.randomUUID());
+    refuseCommitted(target, conf);
+    boolean renamed = false;
+    boolean committed = false;
+    try {
+      if (!fs.mkdirs(staging)) {
+        throw new IOException("cannot create " + staging);
+      }
+      List<Checkpoint.FileEntry> entries = new ArrayList<>();
+      for (CheckpointFile f : files) {
+        entries.add(writeFile(fs, new Path(staging, f.name()), f));
+      }
+      // Checked again because writing the files can take minutes.
+      refuseCommitted(target, conf);
+      // Hadoop's rename moves a folder INTO an existing one, so a leftover must go first.
+      if (fs.exists(target) && !fs.delete(target, true)) {
+        throw new IOException("cannot delete the unfinished folder " + target);
+      }
+      if (!fs.rename(staging, target)) {
+        throw new IOException("cannot rename " + staging + " to " + target);
+      }
+      renamed = true;
+      HadoopPaths.writeAtomically(new Path(target, Checkpoint.MANIFEST),
+          Checkpoint.utf8(Checkpoint.manifestJson(name, metadata, entries)), conf);
+      committed = true;
+      return new Checkpoint(target, metadata, entries, conf);
+    } catch (IOException e) {
+      throw new TextSparkException("could not write checkpoint " + name + " to " + dir + ": "
+          + e.getMessage() + ". Check that the folder is writable and has free space;"
+          + " the unfinished checkpoint was removed.", e);
+    } finally {
+      if (!committed) {
+        HadoopPaths.deleteQuietly(staging, conf);
+        if (renamed) {
+          HadoopPaths.deleteQuietly(target, conf);
+        }
+      }
+    }
+  }
+
+  private static Checkpoint.FileEntry writeFile(FileSystem fs, Path path, CheckpointFile file)
+      throws IOException {
+    MessageDigest sha = Download.sha256();
+    long size;
+    try (FSDataOutputStream raw = fs.create(path, false)) {
+      CountingOutputStream counting = new CountingOutputStream(raw);
+      DigestOutputStream out = new DigestOutputStream(counting, sha);
+      file.content().write(out);
+      out.flush();
+      size = counting.count;
+    } catch (IOException e) {
+      throw new IOException("writing " + file.name() + " failed: " + e.getMessage(), e);
+    }
+    // Object stores upload on close; the stored length proves the upload is the one we hashed.
+    long stored = fs.getFileStatus(path).getLen();
+    if (stored != size) {
+      throw new IOException(file.name() + " has " + stored + " bytes after writing " + size);
+    }
+    return new Checkpoint.FileEntry(file.name(), size, HexFormat.of().formatHex(sha.digest()));
+  }
+
+  private static void refuseCommitted(Path target, Configuration conf) {
+    if (Checkpoint.read(target, conf).isPresent()) {
+      throw new TextSparkException("checkpoint " + target + " already exists and checkpoints are"
+          + " never overwritten. Choose another name (names normally include the global step) or"
+          + " delete that folder first.");
+    }
+  }
+
+  private static void checkFiles(List<CheckpointFile> files) {
+    if (files == null || files.isEmpty()) {
+      throw new TextSparkException("a checkpoint needs at least one file; pass the model weights"
+          + " and configuration to write.");
+    }
+    Set<String> seen = new HashSet<>();
+    for (CheckpointFile f : files) {
+      String problem = fileNameProblem(f.name());
+      if (problem != null) {
+        throw new TextSparkException("invalid checkpoint file name: " + problem
+            + ". Use a plain file name such as model.safetensors.");
+      }
+      if (!seen.add(f.name())) {
+        throw new TextSparkException("checkpoint file " + f.name() + " is listed twice;"
+            + " give every file a distinct name.");
+      }
+    }
+  }
+
+  /**
+   * {@code path} fully qualified and without a trailing slash: {@code Path(URI)} keeps the slash of
+   * a folder URI, which would make {@link Path#getName()} empty and equal paths compare unequal.
+   */
+  static Path folder(Path path, Configuration conf) {
+    return HadoopPaths.qualify(new Path(path.toString()), conf);
+  }
+
+  /** Why {@code name} cannot be a checkpoint folder name, or null when it can. */
+  static String checkpointNameProblem(String name) {
+    if (name == null || name.isBlank()) {
+      return "the name is empty";
+    }
+    if (name.equals("last") || name.equals("best")) {
+      return "'" + name + "' is reserved for CheckpointStore.resolve";
+    }
+    return plainNameProblem(name);
+  }
+
+  /** Why {@code name} cannot be a file name inside a checkpoint, or null when it can. */
+  static String fileNameProblem(String name) {
+    if (name == null || name.isBlank()) {
+      return "the name is empty";
+    }
+    if (name.equals(Checkpoint.MANIFEST)) {
+      return Checkpoint.MANIFEST + " is written by the checkpoint itself";
+    }
+    return plainNameProblem(name);
+  }
+
+  private static String plainNameProblem(String name) {
+    if (name.startsWith(".") || name.startsWith("_")) {
+      return "'" + name + "' starts with '.' or '_', which Hadoop treats as hidden";
+    }
+    for (char c : new char[] {'/', '\\', ':'}) {
+      if (name.indexOf(c) >= 0) {
+        return "'" + name + "' contains '" + c + "'";
+      }
+    }
+    return null;
+  }
+
+  /** Counts bytes, and keeps the callback from closing the file before its length is known. */
+  private static final class CountingOutputStream extends FilterOutputStream {
+    private long count;
+
+    CountingOutputStream(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      count += len;
+    }
+
+    @Override
+    public void close() throws IOException {
+      flush();
+    }
+  }
+}
