@@ -28,7 +28,8 @@ public final class TextSpark {
   private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
   static {
-    for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize())) {
+    for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize(), new TrainCommands.Train(),
+        new TrainCommands.Evaluate())) {
       COMMANDS.put(c.name(), c);
     }
   }
@@ -99,7 +100,7 @@ public final class TextSpark {
       err.println("error: " + e.getMessage());
       err.println("Run `textspark " + command.name() + " --help` for the options and configuration keys.");
       return EXIT_USAGE;
-    } catch (Exception e) {
+    } catch (Exception | LinkageError e) {
       TextSparkException known = findKnown(e);
       if (known != null) {
         err.println("error: " + known.getMessage());

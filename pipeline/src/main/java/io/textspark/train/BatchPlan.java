@@ -5,71 +5,56 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Deterministic per-epoch micro-batch plans: a global shuffle split across ranks like PyTorch's
- * {@code DistributedSampler} (drop_last=false), then length bucketing within each rank so
- * micro-batches need little padding while their order stays random.
+ * Deterministic per-epoch batch plans: a shuffle of the whole set, length bucketing so batches need
+ * little padding while their order stays random, and a split of each optimizer step's global batch
+ * into workers and micro-batches.
  *
- * <p>A plan depends only on the examples (sorted by idx), the seed, the epoch, the rank and the
- * world size, so a restarted or re-partitioned job sees exactly the same batches.
+ * <p>A plan depends only on the examples (sorted by idx), the seed, the epoch and the global batch
+ * size, so a restarted or re-partitioned job sees exactly the same batches.
  */
 public final class BatchPlan {
   private static final long GOLDEN = 0x9e3779b97f4a7c15L;
-  // Distinct tags keep the global shuffle stream and the per-rank batch-order streams apart.
+  // Distinct tags keep the row shuffle stream and the batch-order stream apart.
   private static final long SHUFFLE_STREAM = 0x53485546464c4531L;
   private static final long ORDER_STREAM = 0x4f52444552424154L;
 
   private BatchPlan() {}
 
   /**
-   * The micro-batches (positions into {@code ex}) that rank {@code rank} of {@code worldSize}
-   * processes in epoch {@code epoch}.
+   * The optimizer steps of epoch {@code epoch}: global batches of at most {@code globalBatch}
+   * rows (positions into {@code ex}), the same on every worker.
    *
-   * <p>Steps: (1) Fisher–Yates shuffle of all N positions with a generator seeded by (seed,
-   * epoch) only, identical on every rank; (2) when N is not a multiple of W, the shuffled list is
-   * extended by wrapping around to its start until its length is ceil(N/W)·W, so the first
-   * ceil(N/W)·W − N shuffled examples are seen twice this epoch and every rank gets exactly
-   * ceil(N/W) examples (PyTorch's padding with drop_last=false); (3) rank r takes the elements
-   * r, r+W, r+2W, …; (4) that list is cut into windows of {@code microBatch * bucketBatches},
-   * each window is sorted by length (stable), and cut into micro-batches of {@code microBatch}
-   * (only the very last one may be smaller); (5) the micro-batches are shuffled with a generator
-   * seeded by (seed, epoch, rank). Every rank therefore has {@link #batchesPerEpoch} micro-batches.
+   * <p>Steps: (1) Fisher–Yates shuffle of all N positions with a generator seeded by (seed, epoch);
+   * (2) the shuffled list is cut into windows of {@code globalBatch * bucketBatches} rows, each
+   * window sorted by length (stable) and cut into global batches, so rows of one batch have
+   * similar lengths and little is spent on padding; (3) the order of the global batches is
+   * shuffled with a generator seeded by (seed, epoch). Only the very last batch of a window may be
+   * smaller. The plan depends on the global batch size alone, not on how a step is split into
+   * workers and micro-batches, which is what makes N workers with k micro-batches of b rows
+   * compute the same steps as one worker with batches of N·k·b rows.
    *
-   * @param bucketBatches micro-batches per sorting window; 1 disables bucketing, larger values
+   * @param bucketBatches global batches per sorting window; 1 disables bucketing, larger values
    *     reduce padding but make neighbouring batches more alike in length
    */
-  public static List<int[]> plan(Examples ex, int microBatch, long seed, int epoch, int rank,
-      int worldSize, int bucketBatches) {
-    requirePositive(microBatch, "microBatch");
-    requirePositive(worldSize, "worldSize");
+  public static List<int[]> steps(Examples ex, int globalBatch, long seed, int epoch, int bucketBatches) {
+    requirePositive(globalBatch, "globalBatch");
     requirePositive(bucketBatches, "bucketBatches");
-    if (rank < 0 || rank >= worldSize) {
-      throw new IllegalArgumentException("rank " + rank + " outside [0, " + worldSize + ")");
-    }
     if (epoch < 0) {
       throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
     }
     int n = ex.size();
     int[] shuffled = identity(n);
     shuffle(shuffled, new SplitMix(mix(mix(seed ^ SHUFFLE_STREAM) + epoch)));
-
-    int perRank = ceilDiv(n, worldSize);
-    int[] mine = new int[perRank];
-    for (int k = 0; k < perRank; k++) {
-      // Slot k·W + rank of the padded list; slots past N wrap to the start of the shuffle.
-      long slot = (long) k * worldSize + rank;
-      mine[k] = shuffled[(int) (slot % n)];
-    }
-
-    int window = (int) Math.min((long) microBatch * bucketBatches, Integer.MAX_VALUE);
-    List<int[]> batches = new ArrayList<>(ceilDiv(perRank, microBatch));
-    for (int from = 0; from < perRank; from += window) {
-      int to = (int) Math.min((long) from + window, perRank);
-      int[] win = sortedByLength(ex, Arrays.copyOfRange(mine, from, to));
-      for (int b = 0; b < win.length; b += microBatch) {
-        batches.add(Arrays.copyOfRange(win, b, Math.min(b + microBatch, win.length)));
+    int window = (int) Math.min((long) globalBatch * bucketBatches, Integer.MAX_VALUE);
+    List<int[]> batches = new ArrayList<>(ceilDiv(n, globalBatch));
+    for (int from = 0; from < n; from += window) {
+      int to = (int) Math.min((long) from + window, n);
+      int[] win = sortedByLength(ex, Arrays.copyOfRange(shuffled, from, to));
+      for (int b = 0; b < win.length; b += globalBatch) {
+        batches.add(Arrays.copyOfRange(win, b, Math.min(b + globalBatch, win.length)));
       }
     }
-    SplitMix order = new SplitMix(mix(mix(mix(seed ^ ORDER_STREAM) + epoch) + rank));
+    SplitMix order = new SplitMix(mix(mix(seed ^ ORDER_STREAM) + epoch));
     for (int i = batches.size() - 1; i > 0; i--) {
       int j = order.nextInt(i + 1);
       int[] t = batches.get(i);
@@ -80,17 +65,45 @@ public final class BatchPlan {
   }
 
   /**
-   * The number of micro-batches every rank processes per epoch: ceil(ceil(n / worldSize) /
-   * microBatch), which is also the number of synchronised steps when each step is one
-   * micro-batch per rank.
+   * The {@code accumulate} micro-batches that worker {@code rank} of {@code workers} runs for one
+   * global batch. The batch is dealt round-robin into workers·accumulate micro-batches (row i goes
+   * to micro-batch i mod (workers·accumulate)), so every worker gets rows of every length in the
+   * batch and none waits long for the others; worker r runs micro-batches r·k to r·k+k−1. A
+   * micro-batch is empty when the global batch has fewer rows than workers·accumulate.
    */
-  public static int batchesPerEpoch(int n, int microBatch, int worldSize) {
-    requirePositive(microBatch, "microBatch");
-    requirePositive(worldSize, "worldSize");
+  public static List<int[]> microBatches(int[] globalBatch, int rank, int workers, int accumulate) {
+    requirePositive(workers, "workers");
+    requirePositive(accumulate, "accumulate");
+    if (rank < 0 || rank >= workers) {
+      throw new IllegalArgumentException("rank " + rank + " outside [0, " + workers + ")");
+    }
+    int parts = workers * accumulate;
+    List<int[]> out = new ArrayList<>(accumulate);
+    for (int j = rank * accumulate; j < (rank + 1) * accumulate; j++) {
+      int size = j < globalBatch.length ? (globalBatch.length - j + parts - 1) / parts : 0;
+      int[] micro = new int[size];
+      for (int i = 0; i < size; i++) {
+        micro[i] = globalBatch[j + i * parts];
+      }
+      out.add(micro);
+    }
+    return out;
+  }
+
+  /**
+   * Optimizer steps per epoch for {@code n} rows and global batches of {@code globalBatch}, with
+   * bucketing windows of {@code bucketBatches} batches (each window's last batch may be short).
+   */
+  public static int stepsPerEpoch(int n, int globalBatch, int bucketBatches) {
+    requirePositive(globalBatch, "globalBatch");
+    requirePositive(bucketBatches, "bucketBatches");
     if (n < 0) {
       throw new IllegalArgumentException("n must be >= 0, got " + n);
     }
-    return ceilDiv(ceilDiv(n, worldSize), microBatch);
+    long window = (long) globalBatch * bucketBatches;
+    long full = n / window;
+    long rest = n % window;
+    return (int) (full * bucketBatches + (rest + globalBatch - 1) / globalBatch);
   }
 
   /**

@@ -1,2 +1,5 @@
-/** Training parts outside the model: the AdamW optimizer, gradient clipping, the LR schedule. */
+/**
+ * Training: the trainer loop, AdamW, gradient clipping, the LR schedule, length-bucketed batching
+ * with dynamic padding, and evaluation.
+ */
 package io.textspark.train;

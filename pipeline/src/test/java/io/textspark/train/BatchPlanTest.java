@@ -48,31 +48,13 @@ class BatchPlanTest {
     return batches.stream().flatMapToInt(Arrays::stream).toArray();
   }
 
-  /** How often each position occurs over all ranks' plans of one epoch. */
-  private static int[] counts(Examples ex, int mb, long seed, int epoch, int world, int bb) {
-    int[] c = new int[ex.size()];
-    for (int rank = 0; rank < world; rank++) {
-      for (int p : flatten(BatchPlan.plan(ex, mb, seed, epoch, rank, world, bb))) {
-        c[p]++;
-      }
-    }
-    return c;
-  }
-
   @Test
   void samePlanForSameSeedAndEpochOtherwiseDifferent() {
-    Examples ex = synthetic(97, i -> 3 + i % 11);
-    List<int[]> a = BatchPlan.plan(ex, 8, 42L, 3, 1, 2, 4);
-    List<int[]> b = BatchPlan.plan(ex, 8, 42L, 3, 1, 2, 4);
-    assertEquals(a.size(), b.size());
-    for (int i = 0; i < a.size(); i++) {
-      assertArrayEquals(a.get(i), b.get(i), "batch " + i);
-    }
-    int[] flat = flatten(a);
-    assertFalse(Arrays.equals(flat, flatten(BatchPlan.plan(ex, 8, 42L, 4, 1, 2, 4))),
-        "epoch 4 repeats epoch 3's order");
-    assertFalse(Arrays.equals(flat, flatten(BatchPlan.plan(ex, 8, 43L, 3, 1, 2, 4))),
-        "seed 43 repeats seed 42's order");
+    Examples ex = colaLike(300);
+    int[] a = flatten(BatchPlan.steps(ex, 16, 42L, 3, 4));
+    assertArrayEquals(a, flatten(BatchPlan.steps(ex, 16, 42L, 3, 4)));
+    assertFalse(Arrays.equals(a, flatten(BatchPlan.steps(ex, 16, 42L, 4, 4))), "another epoch, another order");
+    assertFalse(Arrays.equals(a, flatten(BatchPlan.steps(ex, 16, 43L, 3, 4))), "another seed, another order");
   }
 
   @Test
@@ -83,107 +65,113 @@ class BatchPlanTest {
     String[] domain = new String[n];
     int[][] ids = new int[n][];
     for (int i = 0; i < n; i++) {
-      // Input in reverse idx order, as if another partitioning delivered it.
-      int k = n - 1 - i;
-      idx[i] = 7 + 2 * k;
-      label[i] = k % 2;
-      domain[i] = k % 4 == 0 ? "out" : "in";
-      int len = 3 + k % 11;
-      ids[i] = new int[len];
-      Arrays.fill(ids[i], 2000 + k);
-      ids[i][0] = 101;
-      ids[i][len - 1] = 102;
+      idx[i] = i;
+      domain[i] = "in";
+      ids[i] = new int[] {101, 1000 + i, 102};
     }
-    Examples reversed = Examples.of(idx, label, domain, ids);
-    Examples forward = synthetic(n, i -> 3 + i % 11);
-    List<int[]> a = BatchPlan.plan(forward, 4, 5L, 0, 0, 1, 2);
-    List<int[]> b = BatchPlan.plan(reversed, 4, 5L, 0, 0, 1, 2);
-    for (int i = 0; i < a.size(); i++) {
-      for (int j = 0; j < a.get(i).length; j++) {
-        assertEquals(forward.idx(a.get(i)[j]), reversed.idx(b.get(i)[j]));
+    Examples forward = Examples.of(idx, label, domain, ids);
+    int[] rIdx = new int[n];
+    int[][] rIds = new int[n][];
+    for (int i = 0; i < n; i++) {
+      rIdx[i] = idx[n - 1 - i];
+      rIds[i] = ids[n - 1 - i];
+    }
+    Examples reversed = Examples.of(rIdx, label, domain, rIds);
+    assertArrayEquals(flatten(BatchPlan.steps(forward, 4, 5L, 0, 2)), flatten(BatchPlan.steps(reversed, 4, 5L, 0, 2)));
+  }
+
+  @Test
+  void everyExampleExactlyOncePerEpochInStepsOfTheGlobalBatch() {
+    Examples ex = colaLike(1003);
+    List<int[]> steps = BatchPlan.steps(ex, 32, 7L, 2, 10);
+    int[] seen = new int[ex.size()];
+    for (int p : flatten(steps)) {
+      seen[p]++;
+    }
+    for (int c : seen) {
+      assertEquals(1, c);
+    }
+    // 1003 = 3 full windows of 320 (10 batches each) + 43 rows (2 batches): 32 steps.
+    assertEquals(32, steps.size());
+    assertEquals(32, BatchPlan.stepsPerEpoch(1003, 32, 10));
+    // Full windows divide into whole batches; only the last window (43 rows) ends with a short one.
+    assertEquals(1, steps.stream().filter(b -> b.length < 32).count());
+  }
+
+  @Test
+  void microBatchesSplitAGlobalBatchExactlyOnceAcrossWorkers() {
+    int[] batch = new int[23];
+    for (int i = 0; i < batch.length; i++) {
+      batch[i] = 100 + i;
+    }
+    int[] seen = new int[batch.length];
+    List<Integer> sizes = new ArrayList<>();
+    for (int rank = 0; rank < 2; rank++) {
+      List<int[]> micro = BatchPlan.microBatches(batch, rank, 2, 2);
+      assertEquals(2, micro.size(), "accumulate micro-batches per worker");
+      for (int[] m : micro) {
+        sizes.add(m.length);
+        for (int p : m) {
+          seen[p - 100]++;
+        }
       }
     }
+    for (int c : seen) {
+      assertEquals(1, c);
+    }
+    assertEquals(List.of(6, 6, 6, 5), sizes);
+    // Round-robin: micro-batch 1 (rank 0, second) holds rows 1, 5, 9, ...
+    assertArrayEquals(new int[] {101, 105, 109, 113, 117, 121}, BatchPlan.microBatches(batch, 0, 2, 2).get(1));
+    // Fewer rows than workers x accumulate: some micro-batches are empty, none is lost.
+    List<int[]> tiny = BatchPlan.microBatches(new int[] {1, 2, 3}, 1, 2, 2);
+    assertArrayEquals(new int[] {3}, tiny.get(0));
+    assertEquals(0, tiny.get(1).length);
   }
 
   @Test
-  void everyExampleExactlyOnceWhenNDividesByWorld() {
-    Examples ex = synthetic(120, i -> 3 + (i * 7) % 20);
-    for (int epoch = 0; epoch < 3; epoch++) {
-      int[] c = counts(ex, 8, 11L, epoch, 4, 3);
-      for (int p = 0; p < c.length; p++) {
-        assertEquals(1, c[p], "position " + p + " in epoch " + epoch);
+  void theSameStepsWhateverTheSplit() {
+    Examples ex = colaLike(200);
+    // 1 worker x 1 x 32 and 2 workers x 2 x 8 see the same rows in every step.
+    List<int[]> steps = BatchPlan.steps(ex, 32, 3L, 1, 5);
+    for (int[] step : steps) {
+      int[] whole = BatchPlan.microBatches(step, 0, 1, 1).get(0).clone();
+      List<Integer> split = new ArrayList<>();
+      for (int rank = 0; rank < 2; rank++) {
+        for (int[] m : BatchPlan.microBatches(step, rank, 2, 2)) {
+          assertTrue(m.length <= 8);
+          Arrays.stream(m).forEach(split::add);
+        }
       }
+      int[] parts = split.stream().mapToInt(Integer::intValue).sorted().toArray();
+      Arrays.sort(whole);
+      assertArrayEquals(whole, parts);
     }
   }
 
   @Test
-  void wrapAroundFillsExactlyCeilSlotsPerRank() {
-    // N = 103, W = 4: ceil(103/4) = 26 per rank, 104 slots, so exactly one example is repeated.
-    Examples ex = synthetic(103, i -> 3 + i % 9);
-    int[] c = counts(ex, 8, 11L, 2, 4, 4);
-    assertEquals(104, Arrays.stream(c).sum());
-    assertEquals(0, Arrays.stream(c).filter(x -> x == 0).count(), "an example was skipped");
-    assertEquals(1, Arrays.stream(c).filter(x -> x == 2).count());
-    assertEquals(102, Arrays.stream(c).filter(x -> x == 1).count());
-    for (int rank = 0; rank < 4; rank++) {
-      assertEquals(26, flatten(BatchPlan.plan(ex, 8, 11L, 2, rank, 4, 4)).length);
-    }
-
-    // More ranks than examples: N = 3, W = 5 gives 5 slots, so two examples are seen twice.
-    Examples tiny = synthetic(3, i -> 4);
-    int[] t = counts(tiny, 2, 1L, 0, 5, 2);
-    int[] sorted = t.clone();
-    Arrays.sort(sorted);
-    assertArrayEquals(new int[] {1, 2, 2}, sorted);
-  }
-
-  @Test
-  void everyRankHasTheSameNumberOfMicroBatches() {
-    // N = 103, W = 3, micro-batch 8, 4 per window: 35 per rank, so 4 full batches and one of 3.
-    Examples ex = synthetic(103, i -> 3 + (i * 5) % 17);
-    assertEquals(5, BatchPlan.batchesPerEpoch(103, 8, 3));
-    for (int rank = 0; rank < 3; rank++) {
-      List<int[]> plan = BatchPlan.plan(ex, 8, 9L, 1, rank, 3, 4);
-      int[] sizes = plan.stream().mapToInt(b -> b.length).sorted().toArray();
-      assertArrayEquals(new int[] {3, 8, 8, 8, 8}, sizes, "rank " + rank);
-    }
-    // Other shapes where N is not a multiple of W times the micro-batch.
-    int[][] shapes = {{1000, 32, 2, 50}, {1001, 32, 3, 7}, {33, 16, 4, 1}, {5, 4, 8, 3}};
-    for (int[] s : shapes) {
-      Examples e = synthetic(s[0], i -> 3 + i % 13);
-      int expected = BatchPlan.batchesPerEpoch(s[0], s[1], s[2]);
-      assertEquals((((s[0] + s[2] - 1) / s[2]) + s[1] - 1) / s[1], expected);
-      for (int rank = 0; rank < s[2]; rank++) {
-        assertEquals(expected, BatchPlan.plan(e, s[1], 3L, 0, rank, s[2], s[3]).size(),
-            Arrays.toString(s) + " rank " + rank);
-      }
-    }
-  }
-
-  @Test
-  void microBatchOrderIsShuffledAfterBucketing() {
+  void batchOrderIsShuffledAfterBucketing() {
     // One window holds all batches; without the final shuffle their lengths would only ascend.
     Examples ex = synthetic(256, i -> 3 + (i * 7) % 40);
-    List<int[]> plan = BatchPlan.plan(ex, 8, 1L, 0, 0, 1, 32);
+    List<int[]> plan = BatchPlan.steps(ex, 8, 1L, 0, 32);
     int[] maxLen = plan.stream()
         .mapToInt(b -> Arrays.stream(b).map(ex::length).max().orElseThrow()).toArray();
     int[] ascending = maxLen.clone();
     Arrays.sort(ascending);
     assertFalse(Arrays.equals(ascending, maxLen), "batches came out in length order");
-    // Inside each batch the rows are length-sorted, as cut from the sorted window.
     for (int[] b : plan) {
       for (int j = 1; j < b.length; j++) {
-        assertTrue(ex.length(b[j - 1]) <= ex.length(b[j]));
+        assertTrue(ex.length(b[j - 1]) <= ex.length(b[j]), "rows of a batch are length-sorted");
       }
     }
   }
 
-  /** Padding slots over all slots of every rank's batches; computed without PaddedBatch. */
-  private static double paddingFraction(Examples ex, int mb, int world, int bb) {
+  /** Padding slots over all slots of the micro-batches of 2 workers; computed without PaddedBatch. */
+  private static double paddingFraction(Examples ex, int bb) {
     long slots = 0;
     long real = 0;
-    for (int rank = 0; rank < world; rank++) {
-      for (int[] b : BatchPlan.plan(ex, mb, 17L, 0, rank, world, bb)) {
+    for (int[] step : BatchPlan.steps(ex, 64, 17L, 0, bb)) {
+      for (int rank = 0; rank < 2; rank++) {
+        int[] b = BatchPlan.microBatches(step, rank, 2, 1).get(0);
         int max = 0;
         for (int p : b) {
           max = Math.max(max, ex.length(p));
@@ -198,11 +186,9 @@ class BatchPlanTest {
   @Test
   void bucketingAtLeastHalvesPaddingOnColaLikeLengths() {
     Examples ex = colaLike(8551);
-    // bucketBatches = 1 sorts only inside each batch, which is the same padding as random.
-    double random = paddingFraction(ex, 32, 2, 1);
-    double bucketed = paddingFraction(ex, 32, 2, 50);
-    String msg = String.format("padding fraction: random batches %.4f, bucketed %.4f",
-        random, bucketed);
+    double random = paddingFraction(ex, 1);
+    double bucketed = paddingFraction(ex, 50);
+    String msg = String.format("padding fraction: random batches %.4f, bucketed %.4f", random, bucketed);
     System.out.println(msg);
     assertTrue(bucketed * 2 <= random, msg);
   }
@@ -226,11 +212,12 @@ class BatchPlanTest {
   @Test
   void rejectsImpossibleArguments() {
     Examples ex = synthetic(10, i -> 4);
-    assertThrows(IllegalArgumentException.class, () -> BatchPlan.plan(ex, 4, 0L, 0, 2, 2, 1));
-    assertThrows(IllegalArgumentException.class, () -> BatchPlan.plan(ex, 0, 0L, 0, 0, 2, 1));
-    assertThrows(IllegalArgumentException.class, () -> BatchPlan.plan(ex, 4, 0L, 0, 0, 2, 0));
+    assertThrows(IllegalArgumentException.class, () -> BatchPlan.steps(ex, 0, 0L, 0, 1));
+    assertThrows(IllegalArgumentException.class, () -> BatchPlan.steps(ex, 4, 0L, 0, 0));
+    assertThrows(IllegalArgumentException.class, () -> BatchPlan.steps(ex, 4, 0L, -1, 1));
+    assertThrows(IllegalArgumentException.class, () -> BatchPlan.microBatches(new int[4], 2, 2, 1));
+    assertThrows(IllegalArgumentException.class, () -> BatchPlan.microBatches(new int[4], 0, 1, 0));
     assertThrows(IllegalArgumentException.class, () -> BatchPlan.sequential(ex, 0, true));
-    List<int[]> ok = new ArrayList<>(BatchPlan.plan(ex, 4, 0L, 0, 1, 2, 1));
-    assertEquals(2, ok.size());
+    assertEquals(3, BatchPlan.steps(ex, 4, 0L, 0, 1).size());
   }
 }

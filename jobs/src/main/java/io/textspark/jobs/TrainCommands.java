@@ -1,0 +1,76 @@
+package io.textspark.jobs;
+
+import io.textspark.config.TextSparkConfig;
+import io.textspark.train.EvaluateJob;
+import io.textspark.train.TrainJob;
+import java.util.List;
+import java.util.Map;
+
+/** The {@code train} and {@code evaluate} commands. */
+final class TrainCommands {
+  private TrainCommands() {}
+
+  /** {@code textspark train}. */
+  static final class Train implements Command {
+    @Override
+    public String name() {
+      return "train";
+    }
+
+    @Override
+    public String summary() {
+      return "fine-tune the model on tokenized/train, validating on tokenized/validation";
+    }
+
+    @Override
+    public List<String> sections() {
+      return List.of("train", "model", "data");
+    }
+
+    @Override
+    public List<Flag> flags() {
+      return List.of(
+          new Flag("--model", "model.name", true, "pretrained model (Hub name or folder)"),
+          new Flag("--output", "train.output_dir", true, "run folder for checkpoints/ and logs/"),
+          new Flag("--resume", "train.resume_from", true, "continue from last, best or a checkpoint path"),
+          new Flag("--fast-dev-run", "train.fast_dev_run", false, "one train and one validation batch, no output"));
+    }
+
+    @Override
+    public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) {
+      TrainJob.run(Spark.session(name()), config, List.of());
+      return 0;
+    }
+  }
+
+  /** {@code textspark evaluate}. */
+  static final class Evaluate implements Command {
+    @Override
+    public String name() {
+      return "evaluate";
+    }
+
+    @Override
+    public String summary() {
+      return "loss, accuracy, MCC, F1 and confusion matrix of a checkpoint on tokenized/validation";
+    }
+
+    @Override
+    public List<String> sections() {
+      return List.of("evaluate", "data", "model");
+    }
+
+    @Override
+    public List<Flag> flags() {
+      return List.of(
+          new Flag("--model", "evaluate.model", true, "checkpoint folder (default: best of train.output_dir)"),
+          new Flag("--json", "evaluate.json", false, "print JSON"));
+    }
+
+    @Override
+    public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) {
+      EvaluateJob.run(Spark.session(name()), config, System.out);
+      return 0;
+    }
+  }
+}

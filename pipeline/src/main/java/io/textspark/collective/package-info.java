@@ -1,0 +1,2 @@
+/** How data-parallel workers combine gradients and counts. */
+package io.textspark.collective;

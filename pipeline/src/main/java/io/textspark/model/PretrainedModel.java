@@ -1,0 +1,89 @@
+package io.textspark.model;
+
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.Checkpoint;
+import io.textspark.config.ModelConfig;
+import io.textspark.fs.Download;
+import io.textspark.fs.HadoopPaths;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * A model ready to build: architecture, weights and tokenizer, read from a committed training
+ * checkpoint (verified against its manifest), a model folder, or the Hugging Face Hub.
+ *
+ * @param config the architecture and labels
+ * @param weights tensors by name
+ * @param tokenizerJson the tokenizer file's content
+ * @param tokenizerSha256 its SHA-256, to compare with the tokenized data's
+ * @param reference where it came from
+ */
+public record PretrainedModel(
+    BertConfig config, Map<String, Safetensors.Tensor> weights, byte[] tokenizerJson, String tokenizerSha256,
+    String reference) {
+
+  /** Loads {@code reference}: a checkpoint folder, a model folder (any Hadoop file system) or a Hub name. */
+  public static PretrainedModel load(String reference, ModelConfig hub, Configuration conf) {
+    Optional<Checkpoint> checkpoint = asCheckpoint(reference, conf);
+    if (checkpoint.isPresent()) {
+      Checkpoint c = checkpoint.get();
+      byte[] config = read(c, ModelFiles.CONFIG);
+      byte[] tokenizer = read(c, ModelFiles.TOKENIZER);
+      Map<String, Safetensors.Tensor> weights;
+      try (InputStream in = c.open(ModelFiles.WEIGHTS)) {
+        weights = Safetensors.read(in, c.path() + "/" + ModelFiles.WEIGHTS);
+      } catch (IOException e) {
+        throw new TextSparkException("cannot read the weights of checkpoint " + c.path() + ": " + e.getMessage(), e);
+      }
+      return new PretrainedModel(BertConfig.parse(new String(config, StandardCharsets.UTF_8), c.path() + "/config.json"),
+          weights, tokenizer, Download.sha256Hex(tokenizer), c.path().toString());
+    }
+    ModelFiles files = ModelFiles.resolve(reference, hub, conf);
+    byte[] config = files.read(ModelFiles.CONFIG);
+    byte[] tokenizer = files.read(ModelFiles.TOKENIZER);
+    java.nio.file.Path weightsPath = files.local(ModelFiles.WEIGHTS);
+    Map<String, Safetensors.Tensor> weights;
+    try (InputStream in = Files.newInputStream(weightsPath)) {
+      weights = Safetensors.read(in, weightsPath.toString());
+    } catch (IOException e) {
+      throw new TextSparkException("cannot read " + weightsPath + ": " + e.getMessage(), e);
+    }
+    return new PretrainedModel(BertConfig.parse(new String(config, StandardCharsets.UTF_8), reference + "/config.json"),
+        weights, tokenizer, Download.sha256Hex(tokenizer), reference);
+  }
+
+  /** The model reference as a committed checkpoint, if it is one; refuses uncommitted ones. */
+  private static Optional<Checkpoint> asCheckpoint(String reference, Configuration conf) {
+    Path dir;
+    try {
+      dir = new Path(reference);
+      if (!HadoopPaths.exists(new Path(dir, "trainer_state.json"), conf)
+          && !HadoopPaths.exists(new Path(dir, Checkpoint.MANIFEST), conf)) {
+        return Optional.empty();
+      }
+    } catch (IllegalArgumentException | TextSparkException e) {
+      return Optional.empty();
+    }
+    Optional<Checkpoint> c = Checkpoint.read(dir, conf);
+    if (c.isEmpty()) {
+      throw new TextSparkException("checkpoint " + reference + " is not committed (no valid " + Checkpoint.MANIFEST
+          + "): its writer stopped before finishing, so it is never loaded. Use another checkpoint of the run"
+          + " (train.resume_from=last picks the newest committed one).");
+    }
+    return c;
+  }
+
+  private static byte[] read(Checkpoint c, String file) {
+    try (InputStream in = c.open(file)) {
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new TextSparkException("cannot read " + file + " of checkpoint " + c.path() + ": " + e.getMessage(), e);
+    }
+  }
+}

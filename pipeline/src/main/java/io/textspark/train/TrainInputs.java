@@ -1,0 +1,32 @@
+package io.textspark.train;
+
+import io.textspark.model.BertConfig;
+import io.textspark.model.Safetensors;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Everything a training run starts from besides its settings: the data, the pretrained model, and
+ * where the run's files go.
+ *
+ * @param train the training examples (every worker holds all of them; plans pick its shard)
+ * @param validation the validation examples
+ * @param modelConfig the architecture, with the labels of the head and any dropout override
+ * @param weights the pretrained weights (a fresh head is added when they have none)
+ * @param tokenizerJson the tokenizer the data was made with, copied into every checkpoint
+ * @param modelReference where the pretrained model came from, for provenance
+ * @param resolvedConfig the run's whole configuration as JSON, for provenance
+ * @param outputDir the run folder ({@code checkpoints/}, {@code logs/}, {@code summary.json})
+ * @param hadoopConf the Hadoop configuration for the run folder's file system
+ */
+public record TrainInputs(
+    Examples train,
+    Examples validation,
+    BertConfig modelConfig,
+    Map<String, Safetensors.Tensor> weights,
+    byte[] tokenizerJson,
+    String modelReference,
+    String resolvedConfig,
+    Path outputDir,
+    Configuration hadoopConf) {}

@@ -1,0 +1,110 @@
+package io.textspark.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+import com.google.gson.JsonObject;
+import io.textspark.TextSparkException;
+import io.textspark.collective.Collective;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.config.TrainConfig;
+import io.textspark.data.DataLayout;
+import io.textspark.fs.HadoopPaths;
+import io.textspark.fs.StagedOutput;
+import io.textspark.model.BertConfig;
+import io.textspark.model.PretrainedModel;
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The {@code train} command: checks everything that can be checked before training (data, model,
+ * tokenizer match, labels, output location), then fine-tunes with {@link Trainer}.
+ */
+public final class TrainJob {
+  private TrainJob() {}
+
+  /** Runs the command; returns the run's summary. */
+  public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, List<Trainer.Listener> listeners) {
+    TrainConfig cfg = config.train();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    if (cfg.workers() != 1) {
+      throw new TextSparkException("train.workers = " + cfg.workers() + " is not supported yet: this version trains"
+          + " on one worker. Set train.workers=1.");
+    }
+    DataLayout layout = new DataLayout(config.data().root());
+    Path tokenized = HadoopPaths.qualify(layout.tokenized(), conf);
+    JsonObject marker = StagedOutput.marker(tokenized, conf).orElseThrow(() -> new TextSparkException(
+        "no tokenized data at " + tokenized + ": run `textspark download` and `textspark tokenize` first (with the"
+            + " same data.root)."));
+
+    PretrainedModel pretrained = PretrainedModel.load(config.model().name(), config.model(), conf);
+    String dataTokenizer = marker.get("tokenizer_sha256").getAsString();
+    if (!dataTokenizer.equals(pretrained.tokenizerSha256())) {
+      throw new TextSparkException("the tokenized data at " + tokenized + " was made with another tokenizer ("
+          + marker.get("model").getAsString() + ", SHA-256 " + dataTokenizer.substring(0, 12) + "...) than the model "
+          + pretrained.reference() + " uses (" + pretrained.tokenizerSha256().substring(0, 12) + "...). Run"
+          + " `textspark tokenize --overwrite model.name=" + config.model().name() + "` first.");
+    }
+    int maxLength = marker.get("max_length").getAsInt();
+    BertConfig modelConfig = withDropout(pretrained.config(), cfg.dropout());
+    if (maxLength > modelConfig.maxPositionEmbeddings()) {
+      throw new TextSparkException("the data was tokenized with max_length " + maxLength + " but the model has only "
+          + modelConfig.maxPositionEmbeddings() + " positions. Re-run tokenize with tokenize.max_length="
+          + modelConfig.maxPositionEmbeddings() + " --overwrite.");
+    }
+    Path outputDir = HadoopPaths.qualify(new Path(cfg.outputDir()), conf);
+    if (!cfg.fastDevRun()) {
+      probeWritable(outputDir, conf);
+    }
+
+    Examples train = Examples.fromRows(
+        spark.read().parquet(layout.tokenized("train").toString()).toLocalIterator(), "training set");
+    Examples validation = Examples.fromRows(
+        spark.read().parquet(layout.tokenized("validation").toString()).toLocalIterator(), "validation set");
+    int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
+    Engine.getEngine("PyTorch"); // loads libtorch, which the thread setting below needs
+    JniUtils.setNumThreads(threads);
+    System.out.printf(Locale.ROOT, "train: model %s (%d layers, hidden %d), %d PyTorch threads, output %s%n",
+        pretrained.reference(), modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), threads, outputDir);
+
+    TrainInputs inputs = new TrainInputs(train, validation, modelConfig, pretrained.weights(),
+        pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(), outputDir, conf);
+    Trainer.Summary summary = Trainer.fit(cfg, inputs, Collective.single(), listeners);
+    System.out.println("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
+        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
+    System.out.println("train: best " + Trainer.formatMetrics(summary.bestMetrics()));
+    System.out.println(summary.toJson());
+    return summary;
+  }
+
+  /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
+  static BertConfig withDropout(BertConfig c, double dropout) {
+    if (dropout < 0) {
+      return c;
+    }
+    return new BertConfig(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.intermediateSize(),
+        c.hiddenAct(), dropout, dropout, c.maxPositionEmbeddings(), c.typeVocabSize(), c.vocabSize(),
+        c.layerNormEps(), c.padTokenId(), c.initializerRange(), c.labels());
+  }
+
+  /** Fails before training when checkpoints could not be written, naming the folder. */
+  private static void probeWritable(Path outputDir, Configuration conf) {
+    Path checkpoints = new Path(outputDir, "checkpoints");
+    try {
+      FileSystem fs = HadoopPaths.fs(checkpoints, conf);
+      if (!fs.mkdirs(checkpoints)) {
+        throw new IOException("mkdirs returned false");
+      }
+      Path probe = new Path(checkpoints, "._probe-" + java.util.UUID.randomUUID());
+      fs.create(probe, false).close();
+      fs.delete(probe, false);
+    } catch (IOException | RuntimeException e) {
+      throw new TextSparkException("train.output_dir " + outputDir + " is not writable (" + e.getMessage()
+          + "): checkpoints could not be saved. Choose a folder you can write to.", e);
+    }
+  }
+}

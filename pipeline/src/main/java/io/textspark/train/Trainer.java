@@ -1,0 +1,661 @@
+package io.textspark.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointFile;
+import io.textspark.checkpoint.CheckpointMetadata;
+import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.checkpoint.Checkpoints;
+import io.textspark.collective.Collective;
+import io.textspark.config.TrainConfig;
+import io.textspark.fs.HadoopPaths;
+import io.textspark.metrics.MetricsByDomain;
+import io.textspark.metrics.MetricsLog;
+import io.textspark.metrics.TensorBoardWriter;
+import io.textspark.model.BertClassifier;
+import io.textspark.model.BertConfig;
+import io.textspark.model.Safetensors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Fine-tunes a {@link BertClassifier} the way PyTorch Lightning's {@code Trainer} would: AdamW with
+ * linear warm-up and decay, gradient clipping, gradient accumulation, validation every epoch,
+ * checkpoints ranked by a monitored metric, early stopping, and exact resume.
+ *
+ * <p>Everything random is a function of the seed and the position in training: the head's
+ * initialisation, each epoch's data order (from seed and epoch), and dropout (the engine's RNG is
+ * reseeded before every micro-batch from seed, step and micro-batch). A run resumed from a
+ * checkpoint therefore continues exactly as if it had not stopped.
+ *
+ * <p>With several workers, each trains on its own shard of every epoch's plan and gradients are
+ * summed through the {@link Collective}; losses are divided by the number of rows in the whole
+ * optimizer step across all workers, so N workers with k micro-batches of b rows compute the same
+ * update as one worker with one batch of N·k·b rows. Rank 0 alone writes checkpoints and logs.
+ */
+public final class Trainer {
+  /** File names inside a checkpoint. */
+  public static final String MODEL_FILE = "model.safetensors";
+  /** The Hugging Face config of the fine-tuned model. */
+  public static final String CONFIG_FILE = "config.json";
+  /** The tokenizer the model was trained with. */
+  public static final String TOKENIZER_FILE = "tokenizer.json";
+  /** AdamW's moments by parameter name. */
+  public static final String OPTIMIZER_FILE = "optimizer.safetensors";
+  /** Epoch, step, position, metrics so far and the resolved configuration. */
+  public static final String STATE_FILE = "trainer_state.json";
+
+  /** Observes a run; used by the console, by tests, and by the distributed driver. */
+  public interface Listener {
+    /** Called after every optimizer step. */
+    default void afterStep(long globalStep, int epoch, int position) {}
+
+    /** Called after a checkpoint is committed. */
+    default void afterCheckpoint(Checkpoint checkpoint) {}
+  }
+
+  /**
+   * What a finished run reports.
+   *
+   * @param bestCheckpoint path of the best checkpoint (empty when nothing was written)
+   * @param bestMetrics validation metrics of the best checkpoint
+   * @param lastMetrics validation metrics of the final validation
+   * @param globalStep optimizer steps taken in all
+   * @param epochsCompleted whole epochs completed
+   * @param stoppedEarly whether early stopping ended the run
+   * @param seconds wall time of this invocation
+   * @param samplesPerSecond training throughput of this invocation (this worker)
+   */
+  public record Summary(
+      String bestCheckpoint,
+      Map<String, Double> bestMetrics,
+      Map<String, Double> lastMetrics,
+      long globalStep,
+      int epochsCompleted,
+      boolean stoppedEarly,
+      double seconds,
+      double samplesPerSecond) {
+
+    /** The summary as JSON, as written to {@code summary.json}. */
+    public JsonObject toJson() {
+      JsonObject o = new JsonObject();
+      o.addProperty("best_checkpoint", bestCheckpoint);
+      o.add("best_metrics", metricsJson(bestMetrics));
+      o.add("last_metrics", metricsJson(lastMetrics));
+      o.addProperty("global_step", globalStep);
+      o.addProperty("epochs_completed", epochsCompleted);
+      o.addProperty("stopped_early", stoppedEarly);
+      o.addProperty("seconds", seconds);
+      o.addProperty("samples_per_second", samplesPerSecond);
+      return o;
+    }
+  }
+
+  private final TrainConfig cfg;
+  private final TrainInputs in;
+  private final Collective collective;
+  private final List<Listener> listeners;
+  private final boolean writer;
+  private final BertConfig modelConfig;
+
+  private Trainer(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners) {
+    this.cfg = cfg;
+    this.in = in;
+    this.collective = collective;
+    this.listeners = listeners;
+    this.writer = collective.rank() == 0 && !cfg.fastDevRun();
+    this.modelConfig = in.modelConfig();
+  }
+
+  /** Trains with {@code cfg} from {@code in}; returns the run's summary. */
+  public static Summary fit(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners) {
+    return new Trainer(cfg, in, collective, listeners).run();
+  }
+
+  /** Optimizer steps per epoch for {@code n} training rows. */
+  public static long stepsPerEpoch(TrainConfig cfg, int n) {
+    return BatchPlan.stepsPerEpoch(n, globalBatch(cfg), cfg.bucketBatches());
+  }
+
+  /** Rows per optimizer step: workers × accumulate × batch size. */
+  public static int globalBatch(TrainConfig cfg) {
+    return cfg.workers() * cfg.accumulate() * cfg.batchSize();
+  }
+
+  /** Optimizer steps of the whole run, as the learning-rate schedule sees it. */
+  public static long totalSteps(TrainConfig cfg, int n) {
+    long total = (long) cfg.epochs() * stepsPerEpoch(cfg, n);
+    return cfg.maxSteps() > 0 ? Math.min(total, cfg.maxSteps()) : total;
+  }
+
+  private Summary run() {
+    in.train().checkLabels(modelConfig.numLabels(), modelConfig.labels());
+    in.validation().checkLabels(modelConfig.numLabels(), modelConfig.labels());
+    CheckpointStore store = new CheckpointStore(new Path(in.outputDir(), "checkpoints"), in.hadoopConf());
+    Checkpoint resumeFrom = cfg.resumeFrom().isEmpty()
+        ? null : store.resolve(cfg.resumeFrom(), cfg.checkpoint().monitor(), cfg.checkpoint().mode());
+    if (writer) {
+      store.cleanupStaging();
+    }
+    long started = System.nanoTime();
+    try (NDManager root = NDManager.newBaseManager();
+        RunLogs logs = writer ? RunLogs.open(new Path(in.outputDir(), "logs"), in.hadoopConf()) : RunLogs.none()) {
+      State state = resumeFrom == null ? State.fresh() : State.read(resumeFrom);
+      Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, MODEL_FILE);
+      BertClassifier model = BertClassifier.load(root, modelConfig, weights, cfg.seed());
+      AdamW optimizer = new AdamW(root, cfg.weightDecay());
+      if (resumeFrom != null) {
+        loadOptimizer(optimizer, model, resumeFrom, state.globalStep);
+        System.out.println("train: resumed from " + resumeFrom.path() + " (epoch " + (state.epoch + 1) + ", step "
+            + state.globalStep + ", batch " + state.position + " of the epoch)");
+      } else if (collective.size() > 1) {
+        broadcastWeights(model);
+      }
+      model.setRequiresGradient(true);
+      return loop(root, model, optimizer, store, logs, state, started);
+    }
+  }
+
+  private Summary loop(
+      NDManager root, BertClassifier model, AdamW optimizer, CheckpointStore store, RunLogs logs, State state,
+      long started) {
+    Examples train = in.train();
+    long stepsPerEpoch = stepsPerEpoch(cfg, train.size());
+    long totalSteps = totalSteps(cfg, train.size());
+    LrSchedule schedule = new LrSchedule(cfg.lr(), (long) Math.ceil(cfg.warmupRatio() * totalSteps), totalSteps);
+    Examples validation = cfg.fastDevRun() ? firstRows(in.validation(), cfg.valBatchSize()) : in.validation();
+    Map<String, Double> lastMetrics = state.lastMetrics;
+    boolean stop = state.stopped;
+    long trainedRows = 0;
+    double trainSeconds = 0;
+    if (collective.rank() == 0) {
+      System.out.printf(Locale.ROOT, "train: %d rows, %d workers x %d accumulated x %d rows per step, %d steps per"
+          + " epoch, %d epochs (%d steps)%s%n", train.size(), collective.size(), cfg.accumulate(), cfg.batchSize(),
+          stepsPerEpoch, cfg.epochs(), totalSteps, cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
+    }
+    for (int epoch = state.epoch; epoch < cfg.epochs() && !stop; epoch++) {
+      List<int[]> plan = BatchPlan.steps(train, globalBatch(cfg), cfg.seed(), epoch, cfg.bucketBatches());
+      int position = epoch == state.epoch ? state.position : 0;
+      long windowStart = System.nanoTime();
+      long windowRows = 0;
+      double windowLoss = 0;
+      long windowSteps = 0;
+      while (position < plan.size() && !stop) {
+        List<int[]> micro = BatchPlan.microBatches(plan.get(position), collective.rank(), collective.size(),
+            cfg.accumulate());
+        long stepStart = System.nanoTime();
+        StepResult step = step(root, model, optimizer, micro, schedule.at(state.globalStep), state.globalStep);
+        trainSeconds += (System.nanoTime() - stepStart) / 1e9;
+        trainedRows += step.localRows;
+        windowRows += step.localRows;
+        windowLoss += step.meanLoss;
+        windowSteps++;
+        state.globalStep++;
+        position++;
+        for (Listener l : listeners) {
+          l.afterStep(state.globalStep, epoch, position);
+        }
+        if (writer) {
+          Map<String, Double> scalars = new LinkedHashMap<>();
+          scalars.put("train/loss", step.meanLoss);
+          scalars.put("train/lr", step.lr);
+          scalars.put("train/grad_norm", step.gradNorm);
+          scalars.put("train/samples_per_sec", step.localRows * collective.size() / Math.max(1e-9, step.seconds));
+          logs.scalars(scalars, state.globalStep, epoch, "train");
+        }
+        boolean last = position >= plan.size();
+        boolean hitMax = cfg.maxSteps() > 0 && state.globalStep >= cfg.maxSteps();
+        if (cfg.fastDevRun()) {
+          stop = true;
+        }
+        if (collective.rank() == 0 && (state.globalStep % cfg.logEverySteps() == 0 || last || stop || hitMax)) {
+          double secs = (System.nanoTime() - windowStart) / 1e9;
+          long doneInRun = state.globalStep;
+          long remaining = Math.max(0, totalSteps - doneInRun);
+          double perStep = windowSteps == 0 ? 0 : secs / windowSteps;
+          System.out.printf(Locale.ROOT, "epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %.1f samples/s"
+              + "  ETA %s%n", epoch + 1, cfg.epochs(), doneInRun, totalSteps, windowLoss / Math.max(1, windowSteps),
+              step.lr, step.gradNorm, windowRows * collective.size() / Math.max(1e-9, secs),
+              formatDuration(perStep * remaining));
+          windowStart = System.nanoTime();
+          windowRows = 0;
+          windowLoss = 0;
+          windowSteps = 0;
+        }
+        if (hitMax) {
+          stop = true;
+        }
+        boolean midEpoch = !last && !stop;
+        if (midEpoch && cfg.valEverySteps() > 0 && state.globalStep % cfg.valEverySteps() == 0) {
+          lastMetrics = validate(root, model, validation, state, epoch, logs);
+          state.epoch = epoch;
+          state.position = position;
+          stop = earlyStop(state, lastMetrics);
+          checkpoint(store, model, optimizer, state, lastMetrics, logs);
+        } else if (midEpoch && cfg.checkpoint().everySteps() > 0
+            && state.globalStep % cfg.checkpoint().everySteps() == 0) {
+          state.epoch = epoch;
+          state.position = position;
+          checkpoint(store, model, optimizer, state, null, logs);
+        }
+      }
+      if (position >= plan.size() || stop) {
+        lastMetrics = validate(root, model, validation, state, epoch, logs);
+        boolean finished = position >= plan.size();
+        state.epoch = finished ? epoch + 1 : epoch;
+        state.position = finished ? 0 : position;
+        if (earlyStop(state, lastMetrics)) {
+          stop = true;
+        }
+        state.stopped = stop && state.epoch < cfg.epochs();
+        checkpoint(store, model, optimizer, state, lastMetrics, logs);
+        if (collective.rank() == 0) {
+          System.out.printf(Locale.ROOT, "epoch %d/%d done: %s  (RSS %s, heap %s)%n", epoch + 1, cfg.epochs(),
+              formatMetrics(lastMetrics), MemoryStats.rss(), MemoryStats.heapUsed());
+        }
+      }
+    }
+    double seconds = (System.nanoTime() - started) / 1e9;
+    Summary summary = summarize(store, state, lastMetrics, seconds, trainedRows / Math.max(1e-9, trainSeconds));
+    if (writer) {
+      try {
+        HadoopPaths.writeAtomically(new Path(in.outputDir(), "summary.json"),
+            summary.toJson().toString().getBytes(StandardCharsets.UTF_8), in.hadoopConf());
+      } catch (IOException e) {
+        throw new TextSparkException("cannot write " + in.outputDir() + "/summary.json: " + e.getMessage(), e);
+      }
+    }
+    return summary;
+  }
+
+  /** One optimizer step over {@code micro} micro-batches. */
+  private StepResult step(
+      NDManager root, BertClassifier model, AdamW optimizer, List<int[]> micro, double lr, long globalStep) {
+    long stepStart = System.nanoTime();
+    Examples train = in.train();
+    long localRows = 0;
+    for (int[] batch : micro) {
+      localRows += batch.length;
+    }
+    double[] rows = {localRows};
+    collective.allReduceSum(rows);
+    double ceSum = 0;
+    int numLabels = modelConfig.numLabels();
+    try (NDManager step = root.newSubManager()) {
+      for (int j = 0; j < micro.size(); j++) {
+        if (micro.get(j).length == 0) {
+          continue; // a global batch smaller than workers x accumulate leaves some micro-batches empty
+        }
+        Engine.getInstance().setRandomSeed(dropoutSeed(cfg.seed(), globalStep, j, collective.rank()));
+        PaddedBatch batch = PaddedBatch.of(train, micro.get(j));
+        try (NDManager mb = step.newSubManager();
+            GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+          NDArray logits = model.logits(batch.inputIdsArray(mb), batch.attentionMaskArray(mb), true);
+          NDArray ce = logits.logSoftmax(1).mul(batch.labelsArray(mb).oneHot(numLabels)).sum().neg();
+          ceSum += ce.getFloat();
+          collector.backward(ce.div(rows[0]));
+        }
+      }
+      if (localRows == 0) {
+        model.zeroGradients(); // this worker had no rows: it contributes zeros to the sum
+      }
+      Map<String, NDArray> grads = model.gradients(step);
+      if (collective.size() > 1) {
+        allReduceGradients(grads);
+      }
+      double norm = cfg.maxGradNorm() > 0
+          ? GradientClipping.clip(grads.values(), cfg.maxGradNorm())
+          : GradientClipping.globalNorm(grads.values());
+      if (Double.isFinite(norm)) {
+        optimizer.step(model.parameters(), grads, lr);
+      } else {
+        System.err.println("train: warning: gradient norm is " + norm + " at step " + (globalStep + 1)
+            + "; the update was skipped. Lower train.lr if this repeats.");
+      }
+      model.zeroGradients();
+      double[] loss = {ceSum};
+      collective.allReduceSum(loss);
+      return new StepResult(loss[0] / rows[0], lr, norm, localRows, (System.nanoTime() - stepStart) / 1e9);
+    }
+  }
+
+  private record StepResult(double meanLoss, double lr, double gradNorm, long localRows, double seconds) {}
+
+  /** Sums every worker's gradients in place, through one flat buffer. */
+  private void allReduceGradients(Map<String, NDArray> grads) {
+    int total = 0;
+    for (NDArray g : grads.values()) {
+      total += (int) g.size();
+    }
+    float[] flat = new float[total];
+    int offset = 0;
+    for (NDArray g : grads.values()) {
+      float[] values = g.toFloatArray();
+      System.arraycopy(values, 0, flat, offset, values.length);
+      offset += values.length;
+    }
+    collective.allReduceSum(flat);
+    offset = 0;
+    for (NDArray g : grads.values()) {
+      int n = (int) g.size();
+      float[] values = new float[n];
+      System.arraycopy(flat, offset, values, 0, n);
+      g.set(values);
+      offset += n;
+    }
+  }
+
+  /** Makes every replica start from rank 0's weights (its fresh head in particular). */
+  private void broadcastWeights(BertClassifier model) {
+    for (NDArray p : model.parameters().values()) {
+      float[] values = p.toFloatArray();
+      collective.broadcast(values);
+      p.set(values);
+    }
+  }
+
+  /** A dropout seed that depends only on where in training a micro-batch is. */
+  static int dropoutSeed(long seed, long globalStep, int micro, int rank) {
+    long z = seed * 0x9E3779B97F4A7C15L + globalStep * 0xBF58476D1CE4E5B9L + micro * 0x94D049BB133111EBL + rank;
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return (int) ((z ^ (z >>> 31)) & 0x7fffffff);
+  }
+
+  private Map<String, Double> validate(
+      NDManager root, BertClassifier model, Examples validation, State state, int epoch, RunLogs logs) {
+    MetricsByDomain m = Evaluator.evaluate(model, validation, cfg.valBatchSize(), root, collective);
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    m.toMap().forEach((k, v) -> metrics.put(k.contains("/") ? k : "val/" + k, v));
+    long[][] cm = m.overall().confusionMatrix();
+    JsonObject record = new JsonObject();
+    record.addProperty("step", state.globalStep);
+    record.addProperty("epoch", epoch);
+    record.addProperty("split", "validation");
+    metrics.forEach(record::addProperty);
+    record.add("confusion_matrix", confusionJson(cm));
+    state.history.add(record);
+    if (writer) {
+      logs.scalars(metrics, state.globalStep, epoch, "validation");
+    }
+    return metrics;
+  }
+
+  /** Updates the early-stopping counters with a validation; true when the run should stop. */
+  private boolean earlyStop(State state, Map<String, Double> metrics) {
+    TrainConfig.EarlyStopping es = cfg.earlyStopping();
+    if (es.patience() <= 0) {
+      return false;
+    }
+    Double value = metrics.get(es.monitor());
+    if (value == null || value.isNaN()) {
+      return false;
+    }
+    boolean better = state.bestMonitored == null
+        || (es.mode().equals("max") ? value > state.bestMonitored + es.minDelta()
+            : value < state.bestMonitored - es.minDelta());
+    if (better) {
+      state.bestMonitored = value;
+      state.badValidations = 0;
+      return false;
+    }
+    state.badValidations++;
+    if (state.badValidations >= es.patience() && collective.rank() == 0) {
+      System.out.printf(Locale.ROOT, "train: early stopping: %s has not improved by more than %s for %d validations"
+          + " (best %.4f)%n", es.monitor(), es.minDelta(), state.badValidations, state.bestMonitored);
+    }
+    return state.badValidations >= es.patience();
+  }
+
+  private void checkpoint(
+      CheckpointStore store, BertClassifier model, AdamW optimizer, State state, Map<String, Double> metrics,
+      RunLogs logs) {
+    state.lastMetrics = metrics == null ? state.lastMetrics : metrics;
+    if (!writer) {
+      return;
+    }
+    Map<String, Double> ranked = metrics == null ? Map.of() : metrics;
+    JsonObject extra = new JsonObject();
+    extra.addProperty("position", state.position);
+    String name = Checkpoints.name(state.epoch, state.globalStep);
+    Map<String, String> meta = Map.of("format", "pt");
+    Map<String, NDArray> optState = optimizer.state();
+    JsonObject trainerState = state.toJson(cfg, in);
+    List<CheckpointFile> files = List.of(
+        CheckpointFile.of(MODEL_FILE, out -> model.save(out, meta)),
+        CheckpointFile.ofBytes(CONFIG_FILE, modelConfig.toJson().getBytes(StandardCharsets.UTF_8)),
+        CheckpointFile.ofBytes(TOKENIZER_FILE, in.tokenizerJson()),
+        CheckpointFile.of(OPTIMIZER_FILE, out -> Safetensors.writeArrays(out, optState,
+            Map.of("step", Long.toString(optimizer.stepCount())))),
+        CheckpointFile.ofJson(STATE_FILE, trainerState));
+    Checkpoint saved = store.write(name, new CheckpointMetadata(state.epoch, state.globalStep, ranked, extra), files);
+    TrainConfig.Checkpointing ck = cfg.checkpoint();
+    store.retain(ck.saveTopK(), ck.monitor(), ck.mode(), ck.saveLast());
+    logs.flush();
+    for (Listener l : listeners) {
+      l.afterCheckpoint(saved);
+    }
+  }
+
+  private Summary summarize(
+      CheckpointStore store, State state, Map<String, Double> lastMetrics, double seconds, double samplesPerSecond) {
+    String bestPath = "";
+    Map<String, Double> bestMetrics = Map.of();
+    if (writer) {
+      Checkpoint best = store.best(cfg.checkpoint().monitor(), cfg.checkpoint().mode())
+          .orElse(store.last().orElse(null));
+      if (best != null) {
+        bestPath = best.path().toString();
+        bestMetrics = best.metrics();
+      }
+    }
+    int completed = state.position == 0 ? state.epoch : state.epoch;
+    return new Summary(bestPath, bestMetrics, lastMetrics == null ? Map.of() : lastMetrics, state.globalStep,
+        completed, state.stopped, seconds, samplesPerSecond);
+  }
+
+  private static Map<String, Safetensors.Tensor> readTensors(Checkpoint checkpoint, String file) {
+    try (InputStream s = checkpoint.open(file)) {
+      return Safetensors.read(s, checkpoint.path() + "/" + file);
+    } catch (IOException e) {
+      throw new TextSparkException("cannot read " + file + " of checkpoint " + checkpoint.path() + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static void loadOptimizer(AdamW optimizer, BertClassifier model, Checkpoint checkpoint, long globalStep) {
+    Map<String, Safetensors.Tensor> tensors = readTensors(checkpoint, OPTIMIZER_FILE);
+    Map<String, float[]> state = new LinkedHashMap<>();
+    tensors.forEach((k, v) -> state.put(k, v.toFloatArray()));
+    optimizer.loadFloats(state, model.parameters(), globalStep);
+  }
+
+  private static Examples firstRows(Examples examples, int n) {
+    int count = Math.min(n, examples.size());
+    int[] positions = new int[count];
+    for (int i = 0; i < count; i++) {
+      positions[i] = i;
+    }
+    return examples.subset(positions);
+  }
+
+  static JsonObject metricsJson(Map<String, Double> metrics) {
+    JsonObject o = new JsonObject();
+    metrics.forEach(o::addProperty);
+    return o;
+  }
+
+  private static JsonArray confusionJson(long[][] cm) {
+    JsonArray rows = new JsonArray();
+    for (long[] row : cm) {
+      JsonArray r = new JsonArray();
+      for (long v : row) {
+        r.add(v);
+      }
+      rows.add(r);
+    }
+    return rows;
+  }
+
+  /** Metrics on one line: {@code val/loss 0.52 val/accuracy 0.79 val/mcc 0.41 ...}. */
+  public static String formatMetrics(Map<String, Double> metrics) {
+    if (metrics == null) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String key : List.of("val/loss", "val/accuracy", "val/mcc", "val/f1", "in/mcc", "out/mcc")) {
+      Double v = metrics.get(key);
+      if (v != null) {
+        sb.append(sb.length() == 0 ? "" : "  ").append(String.format(Locale.ROOT, "%s %.4f", key, v));
+      }
+    }
+    return sb.toString();
+  }
+
+  private static String formatDuration(double seconds) {
+    Duration d = Duration.ofSeconds(Math.round(seconds));
+    return d.toHours() > 0 ? String.format(Locale.ROOT, "%dh%02dm", d.toHours(), d.toMinutesPart())
+        : String.format(Locale.ROOT, "%dm%02ds", d.toMinutesPart(), d.toSecondsPart());
+  }
+
+  /** Where the run is: what a checkpoint's {@code trainer_state.json} records and resume restores. */
+  private static final class State {
+    int epoch;
+    int position;
+    long globalStep;
+    boolean stopped;
+    Double bestMonitored;
+    int badValidations;
+    Map<String, Double> lastMetrics;
+    final JsonArray history = new JsonArray();
+
+    static State fresh() {
+      return new State();
+    }
+
+    static State read(Checkpoint checkpoint) {
+      JsonObject o;
+      try (InputStream s = checkpoint.open(STATE_FILE)) {
+        o = JsonParser.parseString(new String(s.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
+      } catch (IOException | RuntimeException e) {
+        throw new TextSparkException("cannot read " + STATE_FILE + " of checkpoint " + checkpoint.path() + ": "
+            + e.getMessage() + ". Resume from another checkpoint (train.resume_from).", e);
+      }
+      State s = new State();
+      s.epoch = o.get("epoch").getAsInt();
+      s.position = o.get("position").getAsInt();
+      s.globalStep = o.get("global_step").getAsLong();
+      s.stopped = o.has("stopped") && o.get("stopped").getAsBoolean();
+      s.bestMonitored = o.has("early_stopping_best") ? o.get("early_stopping_best").getAsDouble() : null;
+      s.badValidations = o.has("early_stopping_wait") ? o.get("early_stopping_wait").getAsInt() : 0;
+      if (o.has("last_metrics")) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonElement> e : o.getAsJsonObject("last_metrics").entrySet()) {
+          m.put(e.getKey(), e.getValue().getAsDouble());
+        }
+        s.lastMetrics = m;
+      }
+      if (o.has("history")) {
+        s.history.addAll(o.getAsJsonArray("history"));
+      }
+      return s;
+    }
+
+    JsonObject toJson(TrainConfig cfg, TrainInputs in) {
+      JsonObject o = new JsonObject();
+      o.addProperty("epoch", epoch);
+      o.addProperty("position", position);
+      o.addProperty("global_step", globalStep);
+      o.addProperty("stopped", stopped);
+      o.addProperty("seed", cfg.seed());
+      o.addProperty("data_order", "BatchPlan(seed, epoch); dropout seed from (seed, step, micro-batch, rank)");
+      if (bestMonitored != null) {
+        o.addProperty("early_stopping_best", bestMonitored);
+      }
+      o.addProperty("early_stopping_wait", badValidations);
+      if (lastMetrics != null) {
+        o.add("last_metrics", metricsJson(lastMetrics));
+      }
+      o.add("history", history);
+      o.addProperty("model", in.modelReference());
+      o.add("config", JsonParser.parseString(in.resolvedConfig()));
+      return o;
+    }
+  }
+
+  /** The run's TensorBoard events and JSON-lines metrics, or nothing on non-writing workers. */
+  private static final class RunLogs implements AutoCloseable {
+    private final TensorBoardWriter tensorboard;
+    private final MetricsLog jsonl;
+
+    private RunLogs(TensorBoardWriter tensorboard, MetricsLog jsonl) {
+      this.tensorboard = tensorboard;
+      this.jsonl = jsonl;
+    }
+
+    static RunLogs none() {
+      return new RunLogs(null, null);
+    }
+
+    static RunLogs open(Path dir, org.apache.hadoop.conf.Configuration conf) {
+      try {
+        FileSystem fs = HadoopPaths.fs(dir, conf);
+        fs.mkdirs(dir);
+        TensorBoardWriter tb = new TensorBoardWriter(name -> fs.create(new Path(dir, name), false), "");
+        Path metrics = new Path(dir, "metrics.jsonl");
+        byte[] previous = fs.exists(metrics) ? HadoopPaths.readBytes(metrics, conf) : new byte[0];
+        OutputStream out = fs.create(metrics, true);
+        out.write(previous); // append without relying on append support (S3A has none)
+        return new RunLogs(tb, new MetricsLog(out));
+      } catch (IOException e) {
+        throw new TextSparkException("cannot write the run's logs under " + dir + ": " + e.getMessage()
+            + ". Choose a writable train.output_dir.", e);
+      }
+    }
+
+    void scalars(Map<String, Double> values, long step, int epoch, String split) {
+      if (tensorboard == null) {
+        return;
+      }
+      tensorboard.scalars(values, step);
+      JsonObject record = new JsonObject();
+      record.addProperty("step", step);
+      record.addProperty("epoch", epoch);
+      record.addProperty("split", split);
+      values.forEach(record::addProperty);
+      jsonl.log(record);
+    }
+
+    void flush() {
+      if (tensorboard != null) {
+        tensorboard.flush();
+      }
+    }
+
+    @Override
+    public void close() {
+      if (tensorboard != null) {
+        tensorboard.close();
+        jsonl.close();
+      }
+    }
+  }
+}
