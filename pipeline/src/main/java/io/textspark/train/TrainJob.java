@@ -50,7 +50,7 @@ public final class TrainJob {
           + " `textspark tokenize --overwrite model.name=" + config.model().name() + "` first.");
     }
     int maxLength = marker.get("max_length").getAsInt();
-    BertConfig modelConfig = withDropout(pretrained.config(), cfg.dropout());
+    BertConfig modelConfig = pretrained.config();
     if (maxLength > modelConfig.maxPositionEmbeddings()) {
       throw new TextSparkException("the data was tokenized with max_length " + maxLength + " but the model has only "
           + modelConfig.maxPositionEmbeddings() + " positions. Re-run tokenize with tokenize.max_length="
@@ -79,16 +79,6 @@ public final class TrainJob {
     System.out.println("train: best " + Trainer.formatMetrics(summary.bestMetrics()));
     System.out.println(summary.toJson());
     return summary;
-  }
-
-  /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
-  static BertConfig withDropout(BertConfig c, double dropout) {
-    if (dropout < 0) {
-      return c;
-    }
-    return new BertConfig(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.intermediateSize(),
-        c.hiddenAct(), dropout, dropout, c.maxPositionEmbeddings(), c.typeVocabSize(), c.vocabSize(),
-        c.layerNormEps(), c.padTokenId(), c.initializerRange(), c.labels());
   }
 
   /** Fails before training when checkpoints could not be written, naming the folder. */

@@ -122,7 +122,7 @@ public final class Trainer {
     this.collective = collective;
     this.listeners = listeners;
     this.writer = collective.rank() == 0 && !cfg.fastDevRun();
-    this.modelConfig = in.modelConfig();
+    this.modelConfig = withDropout(in.modelConfig(), cfg.dropout());
   }
 
   /** Trains with {@code cfg} from {@code in}; returns the run's summary. */
@@ -370,6 +370,16 @@ public final class Trainer {
       collective.broadcast(values);
       p.set(values);
     }
+  }
+
+  /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
+  static BertConfig withDropout(BertConfig c, double dropout) {
+    if (dropout < 0) {
+      return c;
+    }
+    return new BertConfig(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.intermediateSize(),
+        c.hiddenAct(), dropout, dropout, c.maxPositionEmbeddings(), c.typeVocabSize(), c.vocabSize(),
+        c.layerNormEps(), c.padTokenId(), c.initializerRange(), c.labels());
   }
 
   /** A dropout seed that depends only on where in training a micro-batch is. */

@@ -1,0 +1,263 @@
+package io.textspark.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.collective.Collective;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.config.TrainConfig;
+import io.textspark.model.BertClassifier;
+import io.textspark.model.BertConfig;
+import io.textspark.model.Safetensors;
+import io.textspark.testing.Files2;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The trainer on a tiny random BERT (2 layers, hidden 32, vocabulary 50) and a task it can learn:
+ * label 1 when token 7 occurs in the row. Fast enough to train several times per test.
+ */
+class TrainerTest {
+  static final BertConfig TINY = new BertConfig(32, 2, 2, 64, "gelu", 0.1, 0.1, 64, 2, 50, 1e-12, 0, 0.02,
+      BertConfig.DEFAULT_LABELS);
+  private static final Configuration CONF = new Configuration();
+
+  @TempDir Path tmp;
+
+  /** Random encoder weights (no head), seeded; LayerNorms start as identity. */
+  static Map<String, Safetensors.Tensor> tinyWeights(long seed) {
+    Map<String, Safetensors.Tensor> out = new LinkedHashMap<>();
+    for (Map.Entry<String, long[]> e : BertClassifier.parameterShapes(TINY).entrySet()) {
+      String name = e.getKey();
+      if (name.startsWith("classifier.") || name.startsWith("bert.pooler.")) {
+        continue;
+      }
+      long[] shape = e.getValue();
+      int n = 1;
+      for (long d : shape) {
+        n *= (int) d;
+      }
+      float[] v = new float[n];
+      Random r = new Random(seed * 31 + name.hashCode());
+      for (int i = 0; i < n; i++) {
+        v[i] = name.endsWith("LayerNorm.weight") ? 1f : name.endsWith("bias") ? 0f : (float) (0.05 * r.nextGaussian());
+      }
+      out.put(name, Safetensors.Tensor.ofFloats(shape, v));
+    }
+    return out;
+  }
+
+  /** n rows of 3 to 12 random tokens in [8, 50); half of them (label 1) contain token 7. */
+  static Examples task(int n, long seed) {
+    Random r = new Random(seed);
+    int[] idx = new int[n];
+    int[] label = new int[n];
+    String[] domain = new String[n];
+    int[][] ids = new int[n][];
+    for (int i = 0; i < n; i++) {
+      idx[i] = i;
+      label[i] = i % 2;
+      domain[i] = i % 3 == 0 ? "out" : "in";
+      int len = 3 + r.nextInt(10);
+      int[] row = new int[len + 2];
+      row[0] = 1;
+      row[len + 1] = 2;
+      for (int t = 1; t <= len; t++) {
+        row[t] = 8 + r.nextInt(42);
+      }
+      if (label[i] == 1) {
+        row[1 + r.nextInt(len)] = 7;
+      }
+      ids[i] = row;
+    }
+    return Examples.of(idx, label, domain, ids);
+  }
+
+  private TrainConfig cfg(String... overrides) {
+    List<String> all = new ArrayList<>(List.of("train.batch_size=16", "train.lr=3e-3", "train.epochs=2",
+        "train.bucket_batches=2", "train.log_every_steps=1000", "train.threads=1", "train.seed=7"));
+    all.addAll(List.of(overrides));
+    return TextSparkConfig.load(List.of(), all).train();
+  }
+
+  private TrainInputs inputs(Path out, Examples train, Examples validation, BertConfig config) {
+    return new TrainInputs(train, validation, config, tinyWeights(3), "{}".getBytes(), "tiny", "{}",
+        new org.apache.hadoop.fs.Path(out.toUri()), CONF);
+  }
+
+  private TrainInputs inputs(Path out) {
+    return inputs(out, task(96, 1), task(48, 2), TINY);
+  }
+
+  private static Map<String, float[]> weightsOf(Checkpoint c) throws IOException {
+    try (InputStream in = c.open(Trainer.MODEL_FILE)) {
+      Map<String, float[]> out = new LinkedHashMap<>();
+      Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
+      return out;
+    }
+  }
+
+  private static Checkpoint last(Path run) {
+    return new CheckpointStore(new org.apache.hadoop.fs.Path(run.resolve("checkpoints").toUri()), CONF).last()
+        .orElseThrow();
+  }
+
+  private static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
+    assertEquals(a.keySet(), b.keySet());
+    double max = 0;
+    for (String k : a.keySet()) {
+      float[] x = a.get(k);
+      float[] y = b.get(k);
+      for (int i = 0; i < x.length; i++) {
+        max = Math.max(max, Math.abs(x[i] - y[i]));
+      }
+    }
+    return max;
+  }
+
+  @Test
+  void learnsTheTaskAndWritesCheckpointsLogsAndSummary() throws IOException {
+    Path run = tmp.resolve("run");
+    Trainer.Summary s = Trainer.fit(cfg("train.epochs=8", "train.dropout=0"), inputs(run), Collective.single(),
+        List.of());
+    assertTrue(s.lastMetrics().get("val/accuracy") >= 0.9, "learned: " + s.lastMetrics());
+    assertTrue(s.lastMetrics().get("val/mcc") >= 0.8, "learned: " + s.lastMetrics());
+    assertEquals(8 * 6, s.globalStep(), "96 rows in batches of 16: 6 steps per epoch");
+    assertFalse(s.bestCheckpoint().isEmpty());
+    assertTrue(s.bestMetrics().containsKey("in/mcc") && s.bestMetrics().containsKey("out/mcc"));
+
+    List<Checkpoint> kept = new CheckpointStore(new org.apache.hadoop.fs.Path(run.resolve("checkpoints").toUri()),
+        CONF).list();
+    assertTrue(kept.size() <= 2, "save_top_k=1 plus last: " + kept);
+    for (String file : List.of("model.safetensors", "config.json", "tokenizer.json", "optimizer.safetensors",
+        "trainer_state.json", "manifest.json")) {
+      assertTrue(Files.isRegularFile(Path.of(kept.get(0).path().toUri()).resolve(file)), file);
+    }
+    assertTrue(Files.isRegularFile(run.resolve("summary.json")));
+    List<String> jsonl = Files.readAllLines(run.resolve("logs/metrics.jsonl"));
+    assertEquals(8 * 6 + 8, jsonl.size(), "one line per step and per validation");
+    assertTrue(Files2.tree(run.resolve("logs")).stream().anyMatch(f -> f.startsWith("events.out.tfevents.")));
+  }
+
+  @Test
+  void stepsPerEpochFollowTheGlobalBatch() {
+    assertEquals(6, Trainer.stepsPerEpoch(cfg(), 96));
+    assertEquals(3, Trainer.stepsPerEpoch(cfg("train.accumulate=2"), 96));
+    assertEquals(7, Trainer.stepsPerEpoch(cfg(), 97));
+  }
+
+  @Test
+  void accumulatedMicroBatchesEqualOneLargeBatch() throws IOException {
+    Path a = tmp.resolve("a");
+    Path b = tmp.resolve("b");
+    Trainer.fit(cfg("train.batch_size=8", "train.accumulate=4", "train.dropout=0", "train.epochs=1"), inputs(a),
+        Collective.single(), List.of());
+    Trainer.fit(cfg("train.batch_size=32", "train.accumulate=1", "train.dropout=0", "train.epochs=1",
+        "train.bucket_batches=2"), inputs(b), Collective.single(), List.of());
+    double diff = maxDiff(weightsOf(last(a)), weightsOf(last(b)));
+    assertTrue(diff < 1e-5, "4 x 8 accumulated vs 32 at once, max weight difference " + diff);
+    assertTrue(diff >= 0);
+  }
+
+  /** Throws once the run reaches a point, like a worker killed there. */
+  private static Trainer.Listener killAt(long step) {
+    return new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        if (globalStep == step) {
+          throw new IllegalStateException("killed at step " + step);
+        }
+      }
+    };
+  }
+
+  @Test
+  void resumingAfterAnEpochGivesIdenticalWeightsDropoutIncluded() throws IOException {
+    Path straight = tmp.resolve("straight");
+    Trainer.fit(cfg(), inputs(straight), Collective.single(), List.of());
+
+    Path stopped = tmp.resolve("stopped");
+    // Killed at step 7 (the first step of epoch 2): the newest checkpoint is the one after epoch 1.
+    assertThrows(IllegalStateException.class,
+        () -> Trainer.fit(cfg(), inputs(stopped), Collective.single(), List.of(killAt(7))));
+    assertEquals(6, last(stopped).globalStep());
+    Trainer.Summary resumed = Trainer.fit(cfg("train.resume_from=last"), inputs(stopped), Collective.single(),
+        List.of());
+    assertEquals(12, resumed.globalStep());
+    assertEquals(0.0, maxDiff(weightsOf(last(straight)), weightsOf(last(stopped))), "bit-identical weights");
+  }
+
+  @Test
+  void resumingMidEpochNeitherRepeatsNorSkipsBatches() throws IOException {
+    Path straight = tmp.resolve("straight");
+    Trainer.fit(cfg("train.epochs=1", "train.checkpoint.every_steps=2"), inputs(straight), Collective.single(),
+        List.of());
+    Path killed = tmp.resolve("killed");
+    assertThrows(IllegalStateException.class, () -> Trainer.fit(cfg("train.epochs=1", "train.checkpoint.every_steps=2"),
+        inputs(killed), Collective.single(), List.of(killAt(3))));
+    Checkpoint mid = last(killed);
+    assertEquals(2, mid.globalStep(), "the mid-epoch checkpoint at step 2");
+    List<Long> steps = new ArrayList<>();
+    Trainer.Listener record = new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        steps.add(globalStep);
+      }
+    };
+    Trainer.fit(cfg("train.epochs=1", "train.checkpoint.every_steps=2", "train.resume_from=last"), inputs(killed),
+        Collective.single(), List.of(record));
+    assertEquals(List.of(3L, 4L, 5L, 6L), steps, "the run continues after the checkpoint: step 3 again, then on");
+    assertEquals(0.0, maxDiff(weightsOf(last(straight)), weightsOf(last(killed))));
+  }
+
+  @Test
+  void earlyStoppingEndsARunThatStopsImproving() {
+    Trainer.Summary s = Trainer.fit(cfg("train.epochs=6", "train.lr=1e-9", "train.early_stopping.patience=1",
+        "train.early_stopping.monitor=val/loss", "train.early_stopping.mode=min",
+        "train.early_stopping.min_delta=0.01"), inputs(tmp.resolve("es")), Collective.single(), List.of());
+    assertTrue(s.stoppedEarly());
+    assertEquals(2 * 6, s.globalStep(), "the second validation did not improve: stop after epoch 2");
+  }
+
+  @Test
+  void maxStepsStopsTheRun() {
+    Trainer.Summary s = Trainer.fit(cfg("train.max_steps=4", "train.epochs=5"), inputs(tmp.resolve("max")),
+        Collective.single(), List.of());
+    assertEquals(4, s.globalStep());
+  }
+
+  @Test
+  void fastDevRunTrainsOneBatchAndWritesNothing() {
+    Path run = tmp.resolve("fdr");
+    Trainer.Summary s = Trainer.fit(cfg("train.fast_dev_run=true", "train.val_batch_size=16"), inputs(run),
+        Collective.single(), List.of());
+    assertEquals(1, s.globalStep());
+    assertEquals(16, s.lastMetrics().get("val/count"), 1e-9, "one validation batch");
+    assertEquals(List.of(), Files2.tree(run));
+  }
+
+  @Test
+  void refusesLabelsOutsideTheHead() {
+    Examples bad = Examples.of(new int[] {0, 1}, new int[] {0, 2}, new String[] {"in", "in"},
+        new int[][] {{1, 9, 2}, {1, 7, 2}});
+    TextSparkException e = assertThrows(TextSparkException.class, () -> Trainer.fit(cfg(),
+        inputs(tmp.resolve("bad"), bad, task(8, 2), TINY), Collective.single(), List.of()));
+    assertTrue(e.getMessage().contains("label 2"), e.getMessage());
+    assertEquals(List.of(), Files2.tree(tmp.resolve("bad")));
+  }
+}
