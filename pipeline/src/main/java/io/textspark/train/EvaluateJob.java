@@ -86,15 +86,7 @@ public final class EvaluateJob {
     o.addProperty("f1", m.f1());
     o.addProperty("precision", m.precision());
     o.addProperty("recall", m.recall());
-    com.google.gson.JsonArray cm = new com.google.gson.JsonArray();
-    for (long[] row : m.confusionMatrix()) {
-      com.google.gson.JsonArray r = new com.google.gson.JsonArray();
-      for (long v : row) {
-        r.add(v);
-      }
-      cm.add(r);
-    }
-    o.add("confusion_matrix", cm);
+    o.add("confusion_matrix", Trainer.confusionJson(m.confusionMatrix()));
     return o;
   }
 

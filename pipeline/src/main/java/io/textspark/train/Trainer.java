@@ -513,7 +513,8 @@ public final class Trainer {
     return o;
   }
 
-  private static JsonArray confusionJson(long[][] cm) {
+  /** A confusion matrix as nested JSON arrays, rows by true label. */
+  static JsonArray confusionJson(long[][] cm) {
     JsonArray rows = new JsonArray();
     for (long[] row : cm) {
       JsonArray r = new JsonArray();
