@@ -630,7 +630,13 @@ public final class Trainer {
       try {
         FileSystem fs = HadoopPaths.fs(dir, conf);
         fs.mkdirs(dir);
-        TensorBoardWriter tb = new TensorBoardWriter(name -> fs.create(new Path(dir, name), false), "");
+        // Event file names have one-second resolution: a run resumed within the same second as the
+        // previous attempt needs a suffix so it does not collide with that attempt's file.
+        String suffix = "";
+        for (int attempt = 1; fs.exists(new Path(dir, TensorBoardWriter.fileName(suffix))); attempt++) {
+          suffix = "." + attempt;
+        }
+        TensorBoardWriter tb = new TensorBoardWriter(name -> fs.create(new Path(dir, name), false), suffix);
         Path metrics = new Path(dir, "metrics.jsonl");
         byte[] previous = fs.exists(metrics) ? HadoopPaths.readBytes(metrics, conf) : new byte[0];
         OutputStream out = fs.create(metrics, true);
