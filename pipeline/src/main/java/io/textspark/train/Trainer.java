@@ -477,9 +477,9 @@ public final class Trainer {
         bestMetrics = best.metrics();
       }
     }
-    int completed = state.position == 0 ? state.epoch : state.epoch;
+    // state.epoch is the epoch to continue from, so it counts the epochs already completed.
     return new Summary(bestPath, bestMetrics, lastMetrics == null ? Map.of() : lastMetrics, state.globalStep,
-        completed, state.stopped, seconds, samplesPerSecond);
+        state.epoch, state.stopped, seconds, samplesPerSecond);
   }
 
   private static Map<String, Safetensors.Tensor> readTensors(Checkpoint checkpoint, String file) {
