@@ -48,15 +48,7 @@ public final class CheckpointStore {
 
   /** The committed checkpoints, by global step (then name), oldest first. */
   public List<Checkpoint> list() {
-    FileStatus[] entries;
-    try {
-      entries = fs().listStatus(dir);
-    } catch (FileNotFoundException e) {
-      return List.of();
-    } catch (IOException e) {
-      throw new TextSparkException("cannot list checkpoints in " + dir + ": " + e.getMessage()
-          + ". Check that the folder is readable.", e);
-    }
+    FileStatus[] entries = entries();
     List<Checkpoint> found = new ArrayList<>();
     for (FileStatus s : entries) {
       String name = s.getPath().getName();
@@ -169,20 +161,25 @@ public final class CheckpointStore {
     return deleted;
   }
 
+  /** What the checkpoints folder holds; nothing when it does not exist yet. */
+  private FileStatus[] entries() {
+    try {
+      return fs().listStatus(dir);
+    } catch (FileNotFoundException e) {
+      return new FileStatus[0];
+    } catch (IOException e) {
+      throw new TextSparkException("cannot list checkpoints in " + dir + ": " + e.getMessage()
+          + ". Check that the folder is readable.", e);
+    }
+  }
+
   /**
    * Removes staging folders ({@code .<name>.tmp-<uuid>}) left by crashed writers, returning those found.
    * Safe only when no writer is running on this folder, i.e. when the run's single writer calls it
    * at start before writing its first checkpoint; otherwise it would delete a checkpoint being written.
    */
   public List<Path> cleanupStaging() {
-    FileStatus[] entries;
-    try {
-      entries = fs().listStatus(dir);
-    } catch (FileNotFoundException e) {
-      return List.of();
-    } catch (IOException e) {
-      throw new TextSparkException("cannot list " + dir + ": " + e.getMessage(), e);
-    }
+    FileStatus[] entries = entries();
     List<Path> removed = new ArrayList<>();
     for (FileStatus s : entries) {
       if (STAGING.matcher(s.getPath().getName()).matches()) {

@@ -30,11 +30,6 @@ public final class TextSparkConfig implements Serializable {
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
   }
 
-  /** Validates an already merged configuration. */
-  public static TextSparkConfig of(Config raw) {
-    return new TextSparkConfig(raw);
-  }
-
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
   public static TextSparkConfig load(List<String> files, List<String> overrides) {
     return new TextSparkConfig(ConfigLoader.load(files, overrides));
