@@ -178,10 +178,10 @@ public final class TextSpark {
         keys.put(section + "." + e.getKey(), e.getValue());
       }
       for (Map.Entry<String, ConfigValue> e : keys.entrySet()) {
-        List<String> comments = e.getValue().origin().comments();
+        String comment = ConfigLoader.comment(e.getKey());
         out.printf(Locale.ROOT, "  %s = %s%n", e.getKey(), e.getValue().render());
-        if (!comments.isEmpty()) {
-          out.println("      " + String.join(" ", comments).trim());
+        if (!comment.isEmpty()) {
+          out.println("      " + comment);
         }
       }
     }

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
@@ -28,6 +29,19 @@ public final class ConfigLoader {
   /** The defaults alone, resolved against the environment. */
   public static Config defaults() {
     return rawDefaults().resolve();
+  }
+
+  /**
+   * The comment written above {@code key} in {@code conf/textspark.conf}, or "" if none. Read from
+   * the defaults resolved without the environment, so a key overridden by an environment variable
+   * (such as {@code data.url} by {@code COLA_URL}) still shows its documentation.
+   */
+  public static String comment(String key) {
+    Config documented = rawDefaults().resolve(ConfigResolveOptions.noSystem().setAllowUnresolved(true));
+    if (!documented.hasPathOrNull(key)) {
+      return "";
+    }
+    return String.join(" ", documented.getValue(key).origin().comments()).trim();
   }
 
   /**
