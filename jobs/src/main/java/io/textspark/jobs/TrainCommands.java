@@ -1,5 +1,6 @@
 package io.textspark.jobs;
 
+import io.textspark.bench.TrainBenchmark;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.train.EvaluateJob;
 import io.textspark.train.TrainJob;
@@ -70,6 +71,37 @@ final class TrainCommands {
     @Override
     public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) {
       EvaluateJob.run(Spark.session(name()), config, System.out);
+      return 0;
+    }
+  }
+
+  /** {@code textspark bench-train}. */
+  static final class BenchTrain implements Command {
+    @Override
+    public String name() {
+      return "bench-train";
+    }
+
+    @Override
+    public String summary() {
+      return "training throughput (and with --full, MCC and memory per epoch) next to plain PyTorch";
+    }
+
+    @Override
+    public List<String> sections() {
+      return List.of("bench", "train", "model", "data");
+    }
+
+    @Override
+    public List<Flag> flags() {
+      return List.of(
+          new Flag("--steps", "bench.train_steps", true, "optimizer steps timed on each side"),
+          new Flag("--full", "bench.full", false, "also train the whole recipe on both sides"));
+    }
+
+    @Override
+    public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) throws Exception {
+      TrainBenchmark.run(Spark.session(name()), config);
       return 0;
     }
   }

@@ -77,6 +77,20 @@ public final class ConfigLoader {
     }
   }
 
+  /**
+   * {@code base} with {@code key=value} overrides on top, validated like command-line overrides: a
+   * command that runs a stage with changed settings (a benchmark, a demo) goes through here.
+   */
+  public static Config overlay(Config base, List<String> overrides) {
+    Config merged = load(List.of(), overrides);
+    Config onTop = ConfigFactory.empty();
+    for (String override : overrides) {
+      String key = override.substring(0, override.indexOf('=')).trim();
+      onTop = onTop.withValue(key, merged.getValue(key));
+    }
+    return onTop.withFallback(base).resolve();
+  }
+
   private static Config rawDefaults() {
     return ConfigFactory.parseResources(
         ConfigLoader.class.getClassLoader(),

@@ -19,6 +19,7 @@ public final class TextSparkConfig implements Serializable {
   private final TokenizeConfig tokenize;
   private final TrainConfig train;
   private final EvaluateConfig evaluate;
+  private final BenchConfig bench;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -28,6 +29,7 @@ public final class TextSparkConfig implements Serializable {
     this.tokenize = TokenizeConfig.from(new Settings(raw, "tokenize"));
     this.train = TrainConfig.from(new Settings(raw, "train"), raw);
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
+    this.bench = BenchConfig.from(new Settings(raw, "bench"));
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -38,6 +40,19 @@ public final class TextSparkConfig implements Serializable {
   /** The defaults with {@code key=value} overrides: the usual way tests build a configuration. */
   public static TextSparkConfig withOverrides(String... overrides) {
     return load(List.of(), List.of(overrides));
+  }
+
+  /** This configuration with {@code key=value} overrides on top (validated like the command line's). */
+  public TextSparkConfig with(List<String> overrides) {
+    if (raw == null) {
+      throw new IllegalStateException("overrides need the HOCON tree, which is not kept after serialisation");
+    }
+    return new TextSparkConfig(ConfigLoader.overlay(raw, overrides));
+  }
+
+  /** The {@code bench} section. */
+  public BenchConfig bench() {
+    return bench;
   }
 
   /** The merged HOCON tree (null after deserialisation on an executor). */

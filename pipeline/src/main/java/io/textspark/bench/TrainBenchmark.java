@@ -1,0 +1,360 @@
+package io.textspark.bench;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.Checkpoint;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.config.TrainConfig;
+import io.textspark.data.DataLayout;
+import io.textspark.model.PretrainedModel;
+import io.textspark.model.Safetensors;
+import io.textspark.train.BatchPlan;
+import io.textspark.train.Examples;
+import io.textspark.train.MemoryStats;
+import io.textspark.train.TrainJob;
+import io.textspark.train.Trainer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The {@code bench-train} command: trains with our {@link Trainer} and with plain PyTorch in Python
+ * ({@code bench/pytorch_bert.py}) on identical padded batches, and prints throughput, validation
+ * MCC per epoch and resident memory per epoch side by side.
+ *
+ * <p>Both sides get the same tokenized rows, the same batch plan (bucketed shuffle from the seed),
+ * the same weights, recipe and thread count, so the only difference is the framework. The
+ * throughput phase times {@code bench.steps} optimizer steps (the first few left out as warm-up);
+ * {@code bench.full} adds a whole training run on each side for the quality comparison.
+ */
+public final class TrainBenchmark {
+  private static final int WARMUP_STEPS = 5;
+  private static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
+  private static final String TRIM_THRESHOLD = "MALLOC_TRIM_THRESHOLD_";
+
+  private TrainBenchmark() {}
+
+  /** Runs the benchmark; returns its figures as JSON (also written to {@code work_dir/bench-train.json}). */
+  public static JsonObject run(SparkSession spark, TextSparkConfig config) throws IOException {
+    TrainConfig cfg = config.train();
+    Options options = new Options(config.bench().trainSteps(), config.bench().full(), config.bench().python(),
+        Path.of(config.bench().script()).toAbsolutePath(), Path.of(config.bench().workDir()).toAbsolutePath());
+    if (cfg.workers() != 1) {
+      throw new TextSparkException("bench-train compares one worker with one Python process; set train.workers=1.");
+    }
+    if (!Files.isRegularFile(options.script())) {
+      throw new TextSparkException("the PyTorch baseline " + options.script() + " does not exist; run bench-train"
+          + " from the project folder or set bench.script.");
+    }
+    Files.createDirectories(options.workDir());
+    Path data = options.workDir().resolve("data");
+    Path model = options.workDir().resolve("model");
+    DataLayout layout = new DataLayout(config.data().root());
+    Examples train = Examples.fromRows(
+        spark.read().parquet(layout.tokenized("train").toString()).toLocalIterator(), "training set");
+    Examples validation = Examples.fromRows(
+        spark.read().parquet(layout.tokenized("validation").toString()).toLocalIterator(), "validation set");
+    exportRows(train, data.resolve("train.jsonl"));
+    exportRows(validation, data.resolve("validation.jsonl"));
+    exportPlan(train, cfg, data.resolve("plan.json"));
+    PretrainedModel pretrained = PretrainedModel.load(config.model().name(), config.model(),
+        spark.sparkContext().hadoopConfiguration());
+    exportModel(pretrained, model);
+    int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
+
+    JsonObject result = new JsonObject();
+    result.addProperty("threads", threads);
+    result.addProperty("batch_size", cfg.batchSize());
+    result.addProperty("train_rows", train.size());
+
+    System.out.printf(Locale.ROOT, "bench-train: throughput, %d steps of batch %d on %d threads%n",
+        options.steps(), Trainer.globalBatch(cfg), threads);
+    StepTimer timer = new StepTimer(WARMUP_STEPS);
+    TrainJob.run(spark, config.with(List.of(
+        "train.max_steps=" + options.steps(),
+        "train.output_dir=" + options.workDir().resolve("java-throughput").toUri(),
+        "train.threads=" + threads)), List.of(timer));
+    double javaRate = timer.samplesPerSecond(train, cfg, config);
+    List<JsonObject> python = python(options, cfg, threads, model, data, options.steps(), false);
+    double pythonRate = last(python, "throughput").get("samples_per_second").getAsDouble();
+    // PyTorch with the allocator settings our launcher uses, to show what they are worth on either side.
+    List<JsonObject> pythonTuned = python(options, cfg, threads, model, data, options.steps(), true);
+    double pythonTunedRate = last(pythonTuned, "throughput").get("samples_per_second").getAsDouble();
+    JsonObject throughput = new JsonObject();
+    throughput.addProperty("textspark_samples_per_second", javaRate);
+    throughput.addProperty("pytorch_samples_per_second", pythonRate);
+    throughput.addProperty("ratio", javaRate / pythonRate);
+    throughput.addProperty("pytorch_tuned_allocator_samples_per_second", pythonTunedRate);
+    throughput.addProperty("ratio_tuned_allocator", javaRate / pythonTunedRate);
+    throughput.addProperty("malloc_mmap_threshold", String.valueOf(System.getenv(MMAP_THRESHOLD)));
+    throughput.addProperty("pytorch", last(python, "start").get("torch").getAsString());
+    throughput.addProperty("pytorch_blas", last(python, "start").get("blas").getAsString());
+    result.add("throughput", throughput);
+
+    if (options.full()) {
+      System.out.println("bench-train: full recipe on both sides");
+      EpochMemory memory = new EpochMemory();
+      Path runDir = options.workDir().resolve("java-full");
+      Trainer.Summary summary = TrainJob.run(spark, config.with(List.of(
+          "train.output_dir=" + runDir.toUri(), "train.threads=" + threads, "train.resume_from=\"\"")),
+          List.of(memory));
+      List<JsonObject> pythonFull = python(options, cfg, threads, model, data, -1, false);
+      JsonArray epochs = new JsonArray();
+      List<JsonObject> javaEpochs = validationRecords(runDir.resolve("logs/metrics.jsonl"));
+      List<JsonObject> pythonEpochs = pythonFull.stream().filter(o -> "epoch".equals(event(o))).toList();
+      for (int e = 0; e < Math.max(javaEpochs.size(), pythonEpochs.size()); e++) {
+        JsonObject row = new JsonObject();
+        row.addProperty("epoch", e + 1);
+        if (e < javaEpochs.size()) {
+          row.addProperty("textspark_mcc", javaEpochs.get(e).get("val/mcc").getAsDouble());
+          row.addProperty("textspark_accuracy", javaEpochs.get(e).get("val/accuracy").getAsDouble());
+        }
+        if (e < memory.rss.size()) {
+          row.addProperty("textspark_rss_bytes", memory.rss.get(e));
+          row.addProperty("textspark_heap_bytes", memory.heap.get(e));
+        }
+        if (e < pythonEpochs.size()) {
+          row.addProperty("pytorch_mcc", pythonEpochs.get(e).get("mcc").getAsDouble());
+          row.addProperty("pytorch_accuracy", pythonEpochs.get(e).get("accuracy").getAsDouble());
+          row.addProperty("pytorch_rss_bytes", pythonEpochs.get(e).get("rss_bytes").getAsLong());
+        }
+        epochs.add(row);
+      }
+      JsonObject full = new JsonObject();
+      full.add("epochs", epochs);
+      full.addProperty("textspark_seconds", summary.seconds());
+      full.addProperty("textspark_samples_per_second", summary.samplesPerSecond());
+      full.addProperty("pytorch_samples_per_second",
+          last(pythonFull, "throughput").get("samples_per_second").getAsDouble());
+      result.add("full", full);
+    }
+    Files.writeString(options.workDir().resolve("bench-train.json"), result.toString() + "\n");
+    print(result);
+    return result;
+  }
+
+  private record Options(int steps, boolean full, String python, Path script, Path workDir) {}
+
+  private static void print(JsonObject r) {
+    JsonObject t = r.getAsJsonObject("throughput");
+    System.out.println();
+    System.out.printf(Locale.ROOT, "training throughput (batch %d, %d threads, same batches):%n",
+        r.get("batch_size").getAsInt(), r.get("threads").getAsInt());
+    System.out.printf(Locale.ROOT, "  textspark (DJL)        %8.1f samples/s%n",
+        t.get("textspark_samples_per_second").getAsDouble());
+    System.out.printf(Locale.ROOT, "  PyTorch %s eager %8.1f samples/s   (BLAS %s)%n",
+        t.get("pytorch").getAsString(), t.get("pytorch_samples_per_second").getAsDouble(),
+        t.get("pytorch_blas").getAsString());
+    System.out.printf(Locale.ROOT, "  PyTorch, large blocks kept %8.1f samples/s   (the allocator settings textspark uses)%n",
+        t.get("pytorch_tuned_allocator_samples_per_second").getAsDouble());
+    System.out.printf(Locale.ROOT, "  ratio textspark / PyTorch  %.2f   (%.2f against PyTorch with the same allocator settings)%n",
+        t.get("ratio").getAsDouble(), t.get("ratio_tuned_allocator").getAsDouble());
+    if (r.has("full")) {
+      JsonObject f = r.getAsJsonObject("full");
+      System.out.println("validation per epoch:     textspark MCC  acc     RSS       |  PyTorch MCC  acc     RSS");
+      for (JsonElement e : f.getAsJsonArray("epochs")) {
+        JsonObject o = e.getAsJsonObject();
+        System.out.printf(Locale.ROOT, "  epoch %d                  %6.4f  %6.4f  %s  |  %6.4f  %6.4f  %s%n",
+            o.get("epoch").getAsInt(), num(o, "textspark_mcc"), num(o, "textspark_accuracy"),
+            gib(o, "textspark_rss_bytes"), num(o, "pytorch_mcc"), num(o, "pytorch_accuracy"),
+            gib(o, "pytorch_rss_bytes"));
+      }
+      System.out.printf(Locale.ROOT, "  whole run: textspark %.1f s at %.1f samples/s; PyTorch %.1f samples/s%n",
+          f.get("textspark_seconds").getAsDouble(), f.get("textspark_samples_per_second").getAsDouble(),
+          f.get("pytorch_samples_per_second").getAsDouble());
+    }
+  }
+
+  private static double num(JsonObject o, String key) {
+    return o.has(key) ? o.get(key).getAsDouble() : Double.NaN;
+  }
+
+  private static String gib(JsonObject o, String key) {
+    return o.has(key) ? String.format(Locale.ROOT, "%.2f GiB", o.get(key).getAsLong() / (double) (1L << 30)) : "   -    ";
+  }
+
+  private static List<JsonObject> python(
+      Options options, TrainConfig cfg, int threads, Path model, Path data, int maxSteps, boolean tunedAllocator)
+      throws IOException {
+    List<String> command = new ArrayList<>(List.of(options.python(), options.script().toString(), "train",
+        "--model", model.toString(), "--data", data.toString(), "--threads", Integer.toString(threads),
+        "--seed", Long.toString(cfg.seed()), "--lr", Double.toString(cfg.lr()),
+        "--weight-decay", Double.toString(cfg.weightDecay()), "--warmup-ratio", Double.toString(cfg.warmupRatio()),
+        "--max-grad-norm", Double.toString(cfg.maxGradNorm()), "--dropout", Double.toString(cfg.dropout()),
+        "--max-steps", Integer.toString(maxSteps), "--skip-steps", Integer.toString(WARMUP_STEPS),
+        "--val-batch-size", Integer.toString(cfg.valBatchSize())));
+    System.out.println("bench-train: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " : "")
+        + String.join(" ", command));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+    if (tunedAllocator) {
+      builder.environment().put(MMAP_THRESHOLD, "1073741824");
+      builder.environment().put(TRIM_THRESHOLD, "1073741824");
+    } else {
+      builder.environment().remove(MMAP_THRESHOLD);
+      builder.environment().remove(TRIM_THRESHOLD);
+    }
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new TextSparkException("cannot start " + options.python() + ": " + e.getMessage() + ". Install Debian's"
+          + " python3-torch and libopenblas0-openmp, or set bench.python to an interpreter that has torch.", e);
+    }
+    List<JsonObject> events = new ArrayList<>();
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+        StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = out.readLine()) != null) {
+        JsonObject event = JsonParser.parseString(line).getAsJsonObject();
+        events.add(event);
+        if ("epoch".equals(event(event))) {
+          System.out.printf(Locale.ROOT, "pytorch: epoch %d done: val mcc %.4f accuracy %.4f (RSS %.2f GiB)%n",
+              event.get("epoch").getAsInt(), event.get("mcc").getAsDouble(), event.get("accuracy").getAsDouble(),
+              event.get("rss_bytes").getAsLong() / (double) (1L << 30));
+        }
+      }
+    }
+    try {
+      int code = process.waitFor();
+      if (code != 0) {
+        throw new TextSparkException("the PyTorch baseline exited with code " + code + "; see its error above.");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+      throw new TextSparkException("interrupted while the PyTorch baseline ran", e);
+    }
+    return events;
+  }
+
+  private static String event(JsonObject o) {
+    return o.has("event") ? o.get("event").getAsString() : "";
+  }
+
+  private static JsonObject last(List<JsonObject> events, String name) {
+    for (int i = events.size() - 1; i >= 0; i--) {
+      if (name.equals(event(events.get(i)))) {
+        return events.get(i);
+      }
+    }
+    throw new TextSparkException("the PyTorch baseline printed no \"" + name + "\" record.");
+  }
+
+  private static List<JsonObject> validationRecords(Path metrics) throws IOException {
+    List<JsonObject> epochs = new ArrayList<>();
+    for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+      JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+      if (o.has("split") && "val".equals(o.get("split").getAsString()) && o.has("val/mcc")) {
+        epochs.add(o);
+      }
+    }
+    return epochs;
+  }
+
+  /** Rows in {@link Examples} order, so the plan's positions index them directly. */
+  static void exportRows(Examples examples, Path file) throws IOException {
+    Files.createDirectories(file.getParent());
+    try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      for (int i = 0; i < examples.size(); i++) {
+        JsonObject row = new JsonObject();
+        row.addProperty("idx", examples.idx(i));
+        row.addProperty("label", examples.label(i));
+        row.addProperty("domain", examples.domain(i));
+        JsonArray ids = new JsonArray();
+        for (int id : examples.ids(i)) {
+          ids.add(id);
+        }
+        row.add("ids", ids);
+        w.write(row.toString());
+        w.write('\n');
+      }
+    }
+  }
+
+  /** Every epoch's optimizer steps as row positions, exactly as the trainer will take them. */
+  static void exportPlan(Examples train, TrainConfig cfg, Path file) throws IOException {
+    JsonArray epochs = new JsonArray();
+    for (int epoch = 0; epoch < cfg.epochs(); epoch++) {
+      JsonArray steps = new JsonArray();
+      for (int[] step : BatchPlan.steps(train, Trainer.globalBatch(cfg), cfg.seed(), epoch, cfg.bucketBatches())) {
+        JsonArray positions = new JsonArray();
+        for (int p : step) {
+          positions.add(p);
+        }
+        steps.add(positions);
+      }
+      epochs.add(steps);
+    }
+    Files.writeString(file, epochs.toString(), StandardCharsets.UTF_8);
+  }
+
+  private static void exportModel(PretrainedModel pretrained, Path folder) throws IOException {
+    Files.createDirectories(folder);
+    Files.writeString(folder.resolve("config.json"), pretrained.config().toJson(), StandardCharsets.UTF_8);
+    try (OutputStream out = Files.newOutputStream(folder.resolve("model.safetensors"))) {
+      Safetensors.write(out, pretrained.weights(), Map.of());
+    }
+  }
+
+  /** Times optimizer steps from the listener's calls, leaving out the first few. */
+  private static final class StepTimer implements Trainer.Listener {
+    private final int skip;
+    private long previous;
+    private long firstTimed;
+    private long lastTimed;
+    private long steps;
+
+    StepTimer(int skip) {
+      this.skip = skip;
+    }
+
+    @Override
+    public void afterStep(long globalStep, int epoch, int position) {
+      long now = System.nanoTime();
+      if (globalStep == skip) {
+        firstTimed = now;
+      } else if (globalStep > skip) {
+        lastTimed = now;
+        steps = globalStep - skip;
+      }
+      previous = now;
+    }
+
+    double samplesPerSecond(Examples train, TrainConfig cfg, TextSparkConfig config) {
+      if (steps == 0 || previous == 0) {
+        throw new TextSparkException("bench.steps must be larger than " + skip + " to time anything.");
+      }
+      List<int[]> plan = BatchPlan.steps(train, Trainer.globalBatch(cfg), cfg.seed(), 0, cfg.bucketBatches());
+      long rows = 0;
+      for (int s = skip; s < skip + steps; s++) {
+        rows += plan.get(s).length;
+      }
+      return rows / ((lastTimed - firstTimed) / 1e9);
+    }
+  }
+
+  /** Resident and heap memory after each checkpoint, which the default recipe writes once per epoch. */
+  private static final class EpochMemory implements Trainer.Listener {
+    private final List<Long> rss = new ArrayList<>();
+    private final List<Long> heap = new ArrayList<>();
+
+    @Override
+    public void afterCheckpoint(Checkpoint checkpoint) {
+      rss.add(MemoryStats.rssBytes());
+      heap.add(MemoryStats.heapBytes());
+    }
+  }
+}
