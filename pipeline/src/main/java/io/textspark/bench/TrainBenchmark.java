@@ -257,7 +257,7 @@ public final class TrainBenchmark {
     List<JsonObject> epochs = new ArrayList<>();
     for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
       JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-      if (o.has("split") && "val".equals(o.get("split").getAsString()) && o.has("val/mcc")) {
+      if (o.has("split") && "validation".equals(o.get("split").getAsString()) && o.has("val/mcc")) {
         epochs.add(o);
       }
     }
