@@ -104,7 +104,7 @@ public final class Svg {
     max = max == 0 ? 1 : max * 1.1;
     StringBuilder svg = open(title);
     axes(svg, "", yLabel, Double.NaN, Double.NaN, 0, max);
-    double plotWidth = WIDTH - LEFT - RIGHT / 2.0;
+    double plotWidth = WIDTH - LEFT - RIGHT;
     double slot = plotWidth / Math.max(1, values.length);
     for (int i = 0; i < values.length; i++) {
       double x = LEFT + slot * i + slot * 0.15;
