@@ -19,6 +19,7 @@ public final class TextSparkConfig implements Serializable {
   private final TokenizeConfig tokenize;
   private final TrainConfig train;
   private final EvaluateConfig evaluate;
+  private final HadoopConfig hadoop;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -28,6 +29,7 @@ public final class TextSparkConfig implements Serializable {
     this.tokenize = TokenizeConfig.from(new Settings(raw, "tokenize"));
     this.train = TrainConfig.from(new Settings(raw, "train"), raw);
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
+    this.hadoop = HadoopConfig.from(raw);
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -68,6 +70,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code evaluate} section. */
   public EvaluateConfig evaluate() {
     return evaluate;
+  }
+
+  /** The {@code hadoop} section: settings for the file systems the commands use. */
+  public HadoopConfig hadoop() {
+    return hadoop;
   }
 
   /** The {@code tokenize} section. */
