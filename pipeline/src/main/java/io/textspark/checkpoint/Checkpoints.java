@@ -74,7 +74,9 @@ public final class Checkpoints {
         targetTouched = true;
         removeUnfinished(fs, target);
       }
-      if (!fs.mkdirs(work)) {
+      // An object store has no folders: the first file makes it, and an empty marker object "name/"
+      // would only cost requests and confuse stores that take it for a file called "name".
+      if (!inPlace && !fs.mkdirs(work)) {
         throw new IOException("cannot create " + work);
       }
       writeMarker(fs, new Path(work, WRITER_MARKER), name);

@@ -67,11 +67,16 @@ public final class FileSystemServers implements BeforeAllCallback {
 
   /** {@code hdfs()} or {@code s3a()} followed by {@code /<folder>}: a test's own place on that file system. */
   public String root(String scheme, String folder) {
+    return root(scheme, bucket(), folder);
+  }
+
+  /** Like {@link #root(String, String)}, in {@code bucket} when the scheme is s3a. */
+  public String root(String scheme, String bucket, String folder) {
     switch (scheme) {
       case "hdfs":
         return hdfs() + "/" + folder;
       case "s3a":
-        return s3a() + "/" + folder;
+        return "s3a://" + bucket + "/" + folder;
       default:
         throw new IllegalArgumentException("no test server for " + scheme + "; use hdfs or s3a");
     }
@@ -93,15 +98,14 @@ public final class FileSystemServers implements BeforeAllCallback {
   }
 
   /**
-   * The non-secret S3A settings for the bucket: endpoint, path-style access, region, and the one
-   * credentials provider that reads {@code fs.s3a.*.access.key}/{@code secret.key}, so that S3A
+   * The non-secret S3A settings for {@code bucket}: endpoint, path-style access, region, and the
+   * one credentials provider that reads {@code fs.s3a.*.access.key}/{@code secret.key}, so that S3A
    * never falls back to asking the EC2 instance metadata service, which is not on this machine.
    */
-  public Map<String, String> s3Settings() {
-    Servers s = started();
-    String prefix = "fs.s3a.bucket." + s.bucket + ".";
+  public Map<String, String> s3Settings(String bucket) {
+    String prefix = "fs.s3a.bucket." + bucket + ".";
     Map<String, String> m = new LinkedHashMap<>();
-    m.put(prefix + "endpoint", s.s3Endpoint);
+    m.put(prefix + "endpoint", s3Endpoint());
     m.put(prefix + "endpoint.region", "us-east-1");
     m.put(prefix + "path.style.access", "true");
     m.put(prefix + "aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
@@ -111,18 +115,33 @@ public final class FileSystemServers implements BeforeAllCallback {
     return m;
   }
 
-  /** The S3 settings and the credentials, applied to {@code conf}; returns it. */
+  /** The S3 credentials for {@code bucket} as Hadoop settings (which never go into a textspark config). */
+  public Map<String, String> s3Credentials(String bucket) {
+    String prefix = "fs.s3a.bucket." + bucket + ".";
+    return Map.of(prefix + "access.key", s3AccessKey(), prefix + "secret.key", s3SecretKey());
+  }
+
+  /** The settings and the credentials of the shared bucket, applied to {@code conf}; returns it. */
   public Configuration configure(Configuration conf) {
-    s3Settings().forEach(conf::set);
-    String prefix = "fs.s3a.bucket." + bucket() + ".";
-    conf.set(prefix + "access.key", s3AccessKey());
-    conf.set(prefix + "secret.key", s3SecretKey());
+    s3Settings(bucket()).forEach(conf::set);
+    s3Credentials(bucket()).forEach(conf::set);
     return conf;
   }
 
-  /** A fresh Hadoop configuration that reaches both servers. */
+  /** A fresh Hadoop configuration that reaches both servers and the shared bucket. */
   public Configuration conf() {
     return configure(new Configuration());
+  }
+
+  /**
+   * Creates another bucket and returns its name: a test that must be the first to open an S3A file
+   * system on its bucket (Hadoop caches one per bucket, with the settings it was opened with) uses
+   * one of its own.
+   */
+  public String createBucket(String prefix) {
+    String name = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    Servers.createBucket(s3Endpoint(), s3AccessKey(), s3SecretKey(), name);
+    return name;
   }
 
   /** The credentials as the standard AWS environment variables, for child processes. */
@@ -201,6 +220,8 @@ public final class FileSystemServers implements BeforeAllCallback {
             "s3proxy.authorization=aws-v2-or-v4",
             "s3proxy.identity=" + accessKey,
             "s3proxy.credential=" + secretKey,
+            // The in-memory map store: like S3, it never answers a HEAD of "a" with the marker "a/", which
+            // its successor transient-nio2 does, making S3A take folders for files.
             "jclouds.provider=transient",
             "jclouds.identity=unused",
             "jclouds.credential=unused",
