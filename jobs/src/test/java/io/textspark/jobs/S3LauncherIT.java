@@ -57,6 +57,7 @@ class S3LauncherIT {
       throw new AssertionError("the launcher did not finish in 5 minutes");
     }
     String output = Files.readString(log, StandardCharsets.UTF_8);
+    System.out.println(output);
     assertEquals(0, p.exitValue(), output);
     assertTrue(output.contains("download: wrote " + root + "/cola/raw (train 8551 rows, validation 1043 rows"), output);
     assertTrue(StagedOutput.marker(new org.apache.hadoop.fs.Path(root + "/cola/raw"), conf).isPresent());
