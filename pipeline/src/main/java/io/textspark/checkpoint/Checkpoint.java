@@ -147,6 +147,20 @@ public final class Checkpoint {
     return Optional.ofNullable(inspect(dir, conf).checkpoint());
   }
 
+  /**
+   * Whether {@code dir} was made by the checkpoint writer, committed or not: it has the writer's
+   * marker or a manifest. Model loaders use it to refuse an unfinished checkpoint instead of
+   * mistaking the files it has so far for a model folder.
+   */
+  public static boolean isCheckpointFolder(Path dir, Configuration conf) {
+    FileSystem fs = HadoopPaths.fs(dir, conf);
+    try {
+      return fs.exists(new Path(dir, Checkpoints.WRITER_MARKER)) || fs.exists(new Path(dir, MANIFEST));
+    } catch (IOException e) {
+      throw new TextSparkException("cannot read " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public String toString() {
     return "Checkpoint[" + path + ", step " + globalStep() + ", metrics " + metrics() + "]";

@@ -174,20 +174,35 @@ public final class CheckpointStore {
   }
 
   /**
-   * Removes staging folders ({@code .<name>.tmp-<uuid>}) left by crashed writers, returning those found.
-   * Safe only when no writer is running on this folder, i.e. when the run's single writer calls it
-   * at start before writing its first checkpoint; otherwise it would delete a checkpoint being written.
+   * Removes what crashed writers left, returning it: staging folders ({@code .<name>.tmp-<uuid>})
+   * and, from writers on object stores that write in place, checkpoint folders with the writer's
+   * marker but no manifest. Safe only when no writer is running on this folder, i.e. when the
+   * run's single writer calls it at start before writing its first checkpoint; otherwise it would
+   * delete a checkpoint being written.
    */
   public List<Path> cleanupStaging() {
     FileStatus[] entries = entries();
     List<Path> removed = new ArrayList<>();
     for (FileStatus s : entries) {
-      if (STAGING.matcher(s.getPath().getName()).matches()) {
+      String name = s.getPath().getName();
+      boolean unfinished = s.isDirectory() && !name.startsWith(".") && !name.startsWith("_")
+          && isUnfinished(s.getPath());
+      if (STAGING.matcher(name).matches() || unfinished) {
         HadoopPaths.deleteQuietly(s.getPath(), conf);
         removed.add(s.getPath());
       }
     }
     return removed;
+  }
+
+  /** A folder the writer started but never committed (a damaged committed one is left alone). */
+  private boolean isUnfinished(Path folder) {
+    try {
+      return fs().exists(new Path(folder, Checkpoints.WRITER_MARKER))
+          && !fs().exists(new Path(folder, Checkpoint.MANIFEST));
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private void delete(Checkpoint c) {

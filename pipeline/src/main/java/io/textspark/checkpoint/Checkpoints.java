@@ -1,5 +1,6 @@
 package io.textspark.checkpoint;
 
+import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
@@ -8,6 +9,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -20,14 +22,23 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Writes checkpoints atomically: files go into a hidden staging folder {@code .<name>.tmp-<uuid>},
- * which is renamed to {@code <name>}, and {@value Checkpoint#MANIFEST} is written last, so a crash
- * at any point leaves either a complete checkpoint or a folder readers ignore. Only one writer per
- * checkpoints folder is supported.
+ * Writes checkpoints atomically: {@value Checkpoint#MANIFEST}, listing every file with its size and
+ * SHA-256, is written last and is the commit point, so a crash at any point leaves either a complete
+ * checkpoint or a folder readers ignore. Where a folder rename is atomic (HDFS, local disks) the
+ * files go into a hidden staging folder {@code .<name>.tmp-<uuid>} that is renamed to {@code <name>}
+ * before the manifest is written, so the checkpoint's folder appears whole. On object stores (S3A)
+ * a rename is a copy of every file and proves nothing, so the files go straight into
+ * {@code <name>}. Either way the first file written is {@value #WRITER_MARKER}, so a folder a
+ * writer left unfinished is recognisable as a checkpoint (and refused by model loaders) even when
+ * the files written so far would make a loadable model folder. Only one writer per checkpoints
+ * folder is supported.
  */
 public final class Checkpoints {
   /** What separates a staging folder's name from its random suffix. */
   static final String STAGING_INFIX = ".tmp-";
+
+  /** The hidden file every checkpoint folder gets first, before any of its files. */
+  public static final String WRITER_MARKER = ".textspark-checkpoint";
 
   private Checkpoints() {}
 
@@ -53,28 +64,35 @@ public final class Checkpoints {
     Path dir = folder(checkpointsDir, conf);
     FileSystem fs = HadoopPaths.fs(dir, conf);
     Path target = new Path(dir, name);
-    Path staging = new Path(dir, "." + name + STAGING_INFIX + UUID.randomUUID());
+    boolean inPlace = HadoopPaths.isObjectStore(fs, dir);
+    Path work = inPlace ? target : new Path(dir, "." + name + STAGING_INFIX + UUID.randomUUID());
     refuseCommitted(target, conf);
-    boolean renamed = false;
+    boolean targetTouched = false;
     boolean committed = false;
     try {
-      if (!fs.mkdirs(staging)) {
-        throw new IOException("cannot create " + staging);
+      if (inPlace) {
+        targetTouched = true;
+        removeUnfinished(fs, target);
       }
+      // An object store has no folders: the first file makes it, and an empty marker object "name/"
+      // would only cost requests and confuse stores that take it for a file called "name".
+      if (!inPlace && !fs.mkdirs(work)) {
+        throw new IOException("cannot create " + work);
+      }
+      writeMarker(fs, new Path(work, WRITER_MARKER), name);
       List<Checkpoint.FileEntry> entries = new ArrayList<>();
       for (CheckpointFile f : files) {
-        entries.add(writeFile(fs, new Path(staging, f.name()), f));
+        entries.add(writeFile(fs, new Path(work, f.name()), f));
       }
-      // Checked again because writing the files can take minutes.
-      refuseCommitted(target, conf);
-      // Hadoop's rename moves a folder INTO an existing one, so a leftover must go first.
-      if (fs.exists(target) && !fs.delete(target, true)) {
-        throw new IOException("cannot delete the unfinished folder " + target);
+      if (!inPlace) {
+        // Checked again because writing the files can take minutes.
+        refuseCommitted(target, conf);
+        removeUnfinished(fs, target);
+        targetTouched = true;
+        if (!fs.rename(work, target)) {
+          throw new IOException("cannot rename " + work + " to " + target);
+        }
       }
-      if (!fs.rename(staging, target)) {
-        throw new IOException("cannot rename " + staging + " to " + target);
-      }
-      renamed = true;
       HadoopPaths.writeAtomically(new Path(target, Checkpoint.MANIFEST),
           Checkpoint.utf8(Checkpoint.manifestJson(name, metadata, entries)), conf);
       committed = true;
@@ -85,11 +103,33 @@ public final class Checkpoints {
           + " the unfinished checkpoint was removed.", e);
     } finally {
       if (!committed) {
-        HadoopPaths.deleteQuietly(staging, conf);
-        if (renamed) {
+        if (!inPlace) {
+          HadoopPaths.deleteQuietly(work, conf);
+        }
+        if (targetTouched && Checkpoint.read(target, conf).isEmpty()) {
           HadoopPaths.deleteQuietly(target, conf);
         }
       }
+    }
+  }
+
+  /** Deletes what a crashed writer left under the name (never a committed checkpoint: checked first). */
+  private static void removeUnfinished(FileSystem fs, Path target) throws IOException {
+    // Hadoop's rename moves a folder INTO an existing one, and files written in place must not
+    // mix with a crashed attempt's, so a leftover must go first.
+    if (fs.exists(target) && !fs.delete(target, true)) {
+      throw new IOException("cannot delete the unfinished folder " + target);
+    }
+  }
+
+  private static void writeMarker(FileSystem fs, Path path, String name) throws IOException {
+    JsonObject marker = new JsonObject();
+    marker.addProperty("checkpoint", name);
+    marker.addProperty("note", "written first by the textspark checkpoint writer; the checkpoint is"
+        + " committed once " + Checkpoint.MANIFEST + " exists and lists every file");
+    marker.addProperty("started", Instant.now().toString());
+    try (FSDataOutputStream out = fs.create(path, false)) {
+      out.write(Checkpoint.utf8(marker));
     }
   }
 

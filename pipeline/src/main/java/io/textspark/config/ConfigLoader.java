@@ -3,13 +3,16 @@ package io.textspark.config;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import java.io.File;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -18,11 +21,14 @@ import java.util.TreeSet;
  * Builds the effective configuration: the defaults in {@code conf/textspark.conf} (bundled in the
  * jar), then each {@code --conf} file in order, then {@code key=value} overrides. Environment
  * variables fill the keys the defaults file marks ({@code ${?COLA_URL}}, {@code ${?HF_ENDPOINT}}).
- * Any key the defaults do not define is rejected before any work starts.
+ * Any key the defaults do not define is rejected before any work starts, except below
+ * {@code hadoop}, whose keys are Hadoop's (see {@link HadoopConfig}).
  */
 public final class ConfigLoader {
   /** Classpath location of the defaults, copied there from {@code conf/textspark.conf}. */
   public static final String DEFAULTS_RESOURCE = "io/textspark/config/textspark.conf";
+
+  private static final String HADOOP_PREFIX = HadoopConfig.SECTION + ".";
 
   private ConfigLoader() {}
 
@@ -60,13 +66,23 @@ public final class ConfigLoader {
       }
       String key = override.substring(0, eq).trim();
       String value = override.substring(eq + 1).trim();
+      if (key.startsWith(HADOOP_PREFIX)) {
+        // hadoop.fs.s3a.endpoint=... names the Hadoop key fs.s3a.endpoint, dots and all.
+        String hadoopKey = key.substring(HADOOP_PREFIX.length());
+        HadoopConfig.refuseCredential(hadoopKey, "the command line");
+        merged = merged.withValue(ConfigUtil.joinPath(HadoopConfig.SECTION, hadoopKey),
+            ConfigValueFactory.fromAnyRef(value, "command line"));
+        continue;
+      }
       requireKnown(known, key, "the command line");
       merged = merged.withValue(key, ConfigValueFactory.fromAnyRef(value, "command line"));
     }
     for (int i = files.size() - 1; i >= 0; i--) {
-      Config file = parseFile(files.get(i));
+      Config file = flattenHadoop(parseFile(files.get(i)), files.get(i));
       for (Map.Entry<String, ConfigValue> e : file.entrySet()) {
-        requireKnown(known, e.getKey(), files.get(i));
+        if (!e.getKey().startsWith(HADOOP_PREFIX)) {
+          requireKnown(known, e.getKey(), files.get(i));
+        }
       }
       merged = merged.withFallback(file);
     }
@@ -89,6 +105,43 @@ public final class ConfigLoader {
       onTop = onTop.withValue(key, merged.getValue(key));
     }
     return onTop.withFallback(base).resolve();
+  }
+
+  /**
+   * {@code file} with its {@code hadoop} section rewritten so that every Hadoop key is one path
+   * element ({@code hadoop."fs.s3a.endpoint"}), whether the file quoted the key or nested it; so a
+   * key set in two layers is one key, and the later layer wins as for every other key.
+   */
+  private static Config flattenHadoop(Config file, String origin) {
+    ConfigValue section = file.root().get(HadoopConfig.SECTION);
+    if (section == null) {
+      return file;
+    }
+    if (!(section instanceof ConfigObject)) {
+      throw new ConfigError("invalid configuration in " + origin + ": " + HadoopConfig.SECTION + " must be an"
+          + " object of Hadoop settings, for example hadoop { \"fs.s3a.endpoint\" = \"http://127.0.0.1:9000\" }.");
+    }
+    Map<String, ConfigValue> leaves = new LinkedHashMap<>();
+    leaves((ConfigObject) section, "", leaves);
+    Config out = file.withoutPath(HadoopConfig.SECTION);
+    for (Map.Entry<String, ConfigValue> e : leaves.entrySet()) {
+      HadoopConfig.refuseCredential(e.getKey(), origin);
+      out = out.withValue(ConfigUtil.joinPath(HadoopConfig.SECTION, e.getKey()), e.getValue());
+    }
+    return out;
+  }
+
+  /** Collects the non-object values below {@code object}, keyed by their dotted path. */
+  private static void leaves(ConfigObject object, String prefix, Map<String, ConfigValue> out) {
+    // Walking the objects, unlike Config.entrySet, works before ${...} substitutions are resolved.
+    for (Map.Entry<String, ConfigValue> e : object.entrySet()) {
+      String key = prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey();
+      if (e.getValue() instanceof ConfigObject nested) {
+        leaves(nested, key, out);
+      } else {
+        out.put(key, e.getValue());
+      }
+    }
   }
 
   private static Config rawDefaults() {

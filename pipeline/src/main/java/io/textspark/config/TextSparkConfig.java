@@ -20,6 +20,7 @@ public final class TextSparkConfig implements Serializable {
   private final TrainConfig train;
   private final EvaluateConfig evaluate;
   private final BenchConfig bench;
+  private final HadoopConfig hadoop;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -30,6 +31,7 @@ public final class TextSparkConfig implements Serializable {
     this.train = TrainConfig.from(new Settings(raw, "train"), raw);
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
     this.bench = BenchConfig.from(new Settings(raw, "bench"));
+    this.hadoop = HadoopConfig.from(raw);
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -83,6 +85,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code evaluate} section. */
   public EvaluateConfig evaluate() {
     return evaluate;
+  }
+
+  /** The {@code hadoop} section: settings for the file systems the commands use. */
+  public HadoopConfig hadoop() {
+    return hadoop;
   }
 
   /** The {@code tokenize} section. */

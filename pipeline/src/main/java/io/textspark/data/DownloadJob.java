@@ -38,7 +38,7 @@ public final class DownloadJob {
   /** Runs the stage. */
   public static Report run(SparkSession spark, TextSparkConfig config) {
     DataConfig data = config.data();
-    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
     DataLayout layout = new DataLayout(data.root());
     Path target = HadoopPaths.qualify(layout.raw(), conf);
 

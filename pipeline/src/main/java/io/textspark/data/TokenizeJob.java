@@ -45,7 +45,7 @@ public final class TokenizeJob {
 
   /** Runs the stage. */
   public static Report run(SparkSession spark, TextSparkConfig config) {
-    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
     DataLayout layout = new DataLayout(config.data().root());
     Path raw = HadoopPaths.qualify(layout.raw(), conf);
     JsonObject rawMarker = StagedOutput.marker(raw, conf).orElseThrow(() -> new TextSparkException(

@@ -15,7 +15,8 @@ import org.apache.hadoop.fs.Path;
  * An output folder that appears whole or not at all. Everything is written into a hidden staging
  * sibling; {@link #commit} renames it into place and writes the marker file {@value #MARKER} last.
  * Readers treat a folder without the marker as absent, which also covers file systems whose rename
- * is a copy (S3A). Closing without commit deletes the staging folder.
+ * is a copy (S3A): there a reader may see the folder filling up during the rename, but never with
+ * its marker. Closing without commit deletes the staging folder and anything the rename left.
  */
 public final class StagedOutput implements AutoCloseable {
   /** The marker file that makes an output folder committed; it holds the output's metadata. */
@@ -25,6 +26,7 @@ public final class StagedOutput implements AutoCloseable {
   private final Path target;
   private final Path staging;
   private final FileSystem fs;
+  private boolean renameStarted;
   private boolean committed;
 
   private StagedOutput(Path target, Configuration conf) {
@@ -71,9 +73,18 @@ public final class StagedOutput implements AutoCloseable {
   /** Moves the staged folder into place (replacing an old one) and writes the marker last. */
   public void commit(JsonObject marker) {
     try {
-      if (fs.exists(target) && !fs.delete(target, true)) {
-        throw new IOException("cannot delete the previous " + target);
+      if (fs.exists(target)) {
+        // The old marker goes first: an object store deletes a folder file by file, and readers
+        // must stop trusting the old output before any of its files disappear.
+        Path oldMarker = new Path(target, MARKER);
+        if (fs.exists(oldMarker) && !fs.delete(oldMarker, false)) {
+          throw new IOException("cannot delete " + oldMarker);
+        }
+        if (!fs.delete(target, true)) {
+          throw new IOException("cannot delete the previous " + target);
+        }
       }
+      renameStarted = true;
       if (!fs.rename(staging, target)) {
         throw new IOException("cannot rename " + staging + " to " + target);
       }
@@ -89,6 +100,10 @@ public final class StagedOutput implements AutoCloseable {
   public void close() {
     if (!committed) {
       HadoopPaths.deleteQuietly(staging, conf);
+      if (renameStarted) {
+        // A copying rename (object stores) that failed half way leaves part of the files behind.
+        HadoopPaths.deleteQuietly(target, conf);
+      }
     }
   }
 

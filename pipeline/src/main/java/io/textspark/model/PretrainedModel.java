@@ -63,8 +63,8 @@ public record PretrainedModel(
     Path dir;
     try {
       dir = new Path(reference);
-      if (!HadoopPaths.exists(new Path(dir, "trainer_state.json"), conf)
-          && !HadoopPaths.exists(new Path(dir, Checkpoint.MANIFEST), conf)) {
+      if (!Checkpoint.isCheckpointFolder(dir, conf)
+          && !HadoopPaths.exists(new Path(dir, "trainer_state.json"), conf)) {
         return Optional.empty();
       }
     } catch (IllegalArgumentException | TextSparkException e) {

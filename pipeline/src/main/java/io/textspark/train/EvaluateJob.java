@@ -30,7 +30,7 @@ public final class EvaluateJob {
 
   /** Evaluates the configured model on the tokenized validation split; prints and returns the metrics. */
   public static JsonObject run(SparkSession spark, TextSparkConfig config, PrintStream out) {
-    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
     String ref = config.evaluate().model();
     if (ref.isEmpty()) {
       Path checkpoints = new Path(config.train().outputDir(), "checkpoints");

@@ -30,7 +30,7 @@ public final class TrainJob {
   /** Runs the command; returns the run's summary. */
   public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, List<Trainer.Listener> listeners) {
     TrainConfig cfg = config.train();
-    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
     if (cfg.workers() != 1) {
       throw new TextSparkException("train.workers = " + cfg.workers() + " is not supported yet: this version trains"
           + " on one worker. Set train.workers=1.");

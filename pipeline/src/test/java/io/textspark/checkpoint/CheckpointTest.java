@@ -76,7 +76,9 @@ class CheckpointTest {
     }
     try (Stream<java.nio.file.Path> s = Files.list(dir)) {
       // Hadoop's local file system keeps a hidden .<name>.crc beside every file; they are not ours.
-      return s.map(p -> p.getFileName().toString()).filter(n -> !n.endsWith(".crc")).sorted()
+      // The writer's marker is in every checkpoint folder; the tests that need it look for it.
+      return s.map(p -> p.getFileName().toString())
+          .filter(n -> !n.endsWith(".crc") && !n.equals(Checkpoints.WRITER_MARKER)).sorted()
           .collect(Collectors.toList());
     }
   }
@@ -301,6 +303,35 @@ class CheckpointTest {
     List<Path> removed = store.cleanupStaging();
     assertEquals(1, removed.size());
     assertEquals(List.of(".not-staging", "epoch=1-step=100"), entries(root));
+    kept.verify();
+  }
+
+  @Test
+  void everyCheckpointFolderStartsWithTheWritersMarker() throws IOException {
+    Checkpoint c = save(100, random(17, 100));
+    java.nio.file.Path folder = root.resolve(c.name());
+    assertTrue(Files.isRegularFile(folder.resolve(Checkpoints.WRITER_MARKER)));
+    assertTrue(Checkpoint.isCheckpointFolder(c.path(), conf));
+    assertFalse(Checkpoint.isCheckpointFolder(new Path(tmp.toUri()), conf));
+  }
+
+  @Test
+  void anUnfinishedFolderLeftByAnInPlaceWriterIsCleanedUpButADamagedCommittedOneIsKept() throws IOException {
+    Checkpoint kept = save(100, random(18, 100));
+    Checkpoint damaged = save(150, random(19, 100));
+    Files.delete(root.resolve(damaged.name()).resolve("config.json"));
+    // What a writer on an object store leaves when killed between files: marker, some files, no manifest.
+    java.nio.file.Path unfinished = root.resolve("epoch=1-step=200");
+    Files.createDirectories(unfinished);
+    Files.writeString(unfinished.resolve(Checkpoints.WRITER_MARKER), "{}");
+    Files.write(unfinished.resolve("model.safetensors"), new byte[100]);
+    java.nio.file.Path foreign = root.resolve("notes");
+    Files.createDirectories(foreign);
+
+    assertEquals(List.of(100L), steps(store.list()));
+    assertEquals(List.of("epoch=1-step=200"),
+        store.cleanupStaging().stream().map(Path::getName).collect(Collectors.toList()));
+    assertEquals(List.of("epoch=1-step=100", "epoch=1-step=150", "notes"), entries(root));
     kept.verify();
   }
 }
