@@ -19,6 +19,9 @@ public final class TextSparkConfig implements Serializable {
   private final TokenizeConfig tokenize;
   private final TrainConfig train;
   private final EvaluateConfig evaluate;
+  private final ScoreConfig score;
+  private final PredictConfig predict;
+  private final BenchConfig bench;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -28,6 +31,9 @@ public final class TextSparkConfig implements Serializable {
     this.tokenize = TokenizeConfig.from(new Settings(raw, "tokenize"));
     this.train = TrainConfig.from(new Settings(raw, "train"), raw);
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
+    this.score = ScoreConfig.from(new Settings(raw, "score"));
+    this.predict = PredictConfig.from(new Settings(raw, "predict"));
+    this.bench = BenchConfig.from(new Settings(raw, "bench"));
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -68,6 +74,21 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code evaluate} section. */
   public EvaluateConfig evaluate() {
     return evaluate;
+  }
+
+  /** The {@code score} section. */
+  public ScoreConfig score() {
+    return score;
+  }
+
+  /** The {@code predict} section. */
+  public PredictConfig predict() {
+    return predict;
+  }
+
+  /** The {@code bench} section. */
+  public BenchConfig bench() {
+    return bench;
   }
 
   /** The {@code tokenize} section. */

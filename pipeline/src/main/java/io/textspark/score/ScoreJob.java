@@ -1,0 +1,187 @@
+package io.textspark.score;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.trim;
+import static org.apache.spark.sql.functions.when;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.config.ConfigError;
+import io.textspark.config.ModelConfig;
+import io.textspark.config.ScoreConfig;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.fs.HadoopPaths;
+import io.textspark.fs.StagedOutput;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The {@code score} command: classifies the text column of a table with a checkpoint and writes
+ * the same rows with prediction columns as Parquet. Everything that can be checked is checked
+ * before any task runs (input, text column, output, model); the output is written into a hidden
+ * staging folder and renamed into place with a {@code _textspark.json} marker, so a failed run
+ * leaves nothing behind.
+ */
+public final class ScoreJob {
+  /**
+   * What a run wrote.
+   *
+   * @param output the committed output folder
+   * @param rows rows written
+   * @param scored rows with a prediction
+   * @param nullText rows whose text was null
+   * @param failed rows whose text could not be tokenized
+   * @param truncated rows whose text was truncated to {@code maxLength}
+   * @param empty rows whose text was empty or blank (scored)
+   * @param maxLength the maximum length used
+   * @param seconds wall-clock time of the run
+   * @param timings rows and time summed over tasks
+   */
+  public record Report(Path output, long rows, long scored, long nullText, long failed, long truncated, long empty,
+      int maxLength, double seconds, ScoringPlan.Timings timings) {}
+
+  private ScoreJob() {}
+
+  /** Runs the command with the {@code score} section of {@code config}; prints a summary to {@code out}. */
+  public static Report run(SparkSession spark, TextSparkConfig config, PrintStream out) {
+    long started = System.nanoTime();
+    ScoreConfig s = config.score();
+    if (s.input().isEmpty()) {
+      throw new ConfigError("score.input", "", "give the table to score with --input (a Parquet folder or a"
+          + " catalog table name)");
+    }
+    if (s.output().isEmpty()) {
+      throw new ConfigError("score.output", "", "give the folder to write with --output");
+    }
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    InputTable input = InputTable.open(spark, s.input(), conf);
+    Path target = HadoopPaths.qualify(new Path(s.output()), conf);
+    if (input.path().isPresent() && overlaps(input.path().get(), target)) {
+      throw new TextSparkException("the output " + target + " overlaps the input " + input.path().get()
+          + "; write the scores to another folder (--output).");
+    }
+    if (HadoopPaths.exists(target, conf) && !s.overwrite()) {
+      throw new TextSparkException("the output " + target + " already exists. Pass --overwrite (score.overwrite=true)"
+          + " to replace it, or choose another --output.");
+    }
+    String reference = modelReference(config, conf);
+    TextClassifierModel model = transformer(s, reference, config.model());
+    model.transformSchema(input.rows().schema());
+    ScoringPlan plan = model.prepare(spark);
+    Dataset<Row> rows = s.partitions() > 0 ? input.rows().repartition(s.partitions()) : input.rows();
+    out.printf(Locale.ROOT, "score: %s (%d partitions), text column %s, model %s (labels %s), max_length %d,"
+            + " batch %d%n", input, rows.rdd().getNumPartitions(), s.textCol(), plan.modelReference(),
+        String.join(", ", plan.labels()), plan.maxLength(), s.batchSize());
+    ScoreConfig.Columns c = s.columns();
+    long total;
+    long errors;
+    long nullText;
+    long truncated;
+    long empty;
+    try (StagedOutput staged = StagedOutput.begin(target, conf)) {
+      plan.transform(rows).write().mode(SaveMode.Overwrite).parquet(staged.staging().toString());
+      Row stats = spark.read().parquet(staged.staging().toString()).agg(
+          count(lit(1)),
+          count(col(c.error())),
+          count(when(col(c.error()).equalTo(BatchScorer.NULL_TEXT), 1)),
+          count(when(col(c.truncated()), 1)),
+          count(when(col(c.error()).isNull().and(trim(col(s.textCol())).equalTo("")), 1))).first();
+      total = stats.getLong(0);
+      errors = stats.getLong(1);
+      nullText = stats.getLong(2);
+      truncated = stats.getLong(3);
+      empty = stats.getLong(4);
+      JsonObject marker = new JsonObject();
+      marker.addProperty("stage", "score");
+      marker.addProperty("input", input.toString());
+      marker.addProperty("text_col", s.textCol());
+      marker.addProperty("model", plan.modelReference());
+      JsonArray labels = new JsonArray();
+      plan.labels().forEach(labels::add);
+      marker.add("labels", labels);
+      marker.addProperty("score_label", plan.labels().get(plan.scoreIndex()));
+      marker.addProperty("max_length", plan.maxLength());
+      marker.addProperty("rows", total);
+      marker.addProperty("scored", total - errors);
+      marker.addProperty("null_text", nullText);
+      marker.addProperty("failed", errors - nullText);
+      marker.addProperty("truncated", truncated);
+      marker.addProperty("empty", empty);
+      marker.addProperty("created", Instant.now().toString());
+      staged.commit(marker);
+    } finally {
+      plan.release();
+    }
+    double seconds = (System.nanoTime() - started) / 1e9;
+    ScoringPlan.Timings t = plan.timings();
+    Report report = new Report(target, total, total - errors, nullText, errors - nullText, truncated, empty,
+        plan.maxLength(), seconds, t);
+    out.printf(Locale.ROOT, "score: wrote %s: %d rows, %d scored, %d null text, %d not tokenizable, %d truncated at %d"
+            + " tokens, %d empty; %.1f s, %.1f rows/s%n", target, total, total - errors, nullText, errors - nullText,
+        truncated, plan.maxLength(), empty, seconds, total / Math.max(seconds, 1e-9));
+    if (t.rows() > 0) {
+      out.printf(Locale.ROOT, "score: task time per row: tokenize %.3f ms, model %.3f ms, read and write %.3f ms;"
+              + " model load %.2f s%n", 1e3 * t.tokenizeSeconds() / t.rows(), 1e3 * t.modelSeconds() / t.rows(),
+          1e3 * t.otherSeconds() / t.rows(), t.loadSeconds());
+    }
+    return report;
+  }
+
+  /** The transformer the job runs, configured from the {@code score} and {@code model} sections. */
+  public static TextClassifierModel transformer(ScoreConfig s, String reference, ModelConfig hub) {
+    ScoreConfig.Columns c = s.columns();
+    return new TextClassifierModel()
+        .setModelPath(reference)
+        .setHubEndpoint(hub.hubEndpoint())
+        .setHubRevision(hub.revision())
+        .setHubCacheDir(hub.cacheDir())
+        .setInputCol(s.textCol())
+        .setOutputCol(c.prediction())
+        .setPredictionIndexCol(c.index())
+        .setProbabilitiesCol(c.probabilities())
+        .setScoreCol(c.score())
+        .setErrorCol(c.error())
+        .setTruncatedCol(c.truncated())
+        .setScoreLabel(s.scoreLabel())
+        .setBatchSize(s.batchSize())
+        .setWindowBatches(s.windowBatches())
+        .setMaxLength(s.maxLength())
+        .setDevice(s.device())
+        .setThreads(s.threads());
+  }
+
+  /** {@code score.model}, or when it is empty the best checkpoint of {@code train.output_dir}. */
+  public static String modelReference(TextSparkConfig config, Configuration conf) {
+    String ref = config.score().model();
+    if (!ref.isEmpty()) {
+      return ref;
+    }
+    Path checkpoints = new Path(config.train().outputDir(), "checkpoints");
+    try {
+      return new CheckpointStore(checkpoints, conf)
+          .resolve("best", config.train().checkpoint().monitor(), config.train().checkpoint().mode())
+          .path().toString();
+    } catch (TextSparkException e) {
+      throw new TextSparkException("no model given and no checkpoint found in " + checkpoints + " ("
+          + e.getMessage() + "). Pass --model with a checkpoint folder (score.model), or set train.output_dir to"
+          + " a training run.", e);
+    }
+  }
+
+  private static boolean overlaps(Path a, Path b) {
+    String x = a.toUri().normalize().toString().replaceAll("/+$", "") + "/";
+    String y = b.toUri().normalize().toString().replaceAll("/+$", "") + "/";
+    return x.startsWith(y) || y.startsWith(x);
+  }
+}
