@@ -66,8 +66,8 @@ public final class InputTable {
   private static boolean isTable(SparkSession spark, String name) {
     try {
       return spark.catalog().tableExists(name);
-    } catch (RuntimeException e) {
-      // A string the SQL parser rejects (slashes, spaces) names no table.
+    } catch (Exception e) {
+      // A string the SQL parser rejects (slashes, spaces) names no table; its ParseException is checked.
       return false;
     }
   }

@@ -90,7 +90,22 @@ public final class ScoreJob {
     long truncated;
     long empty;
     try (StagedOutput staged = StagedOutput.begin(target, conf)) {
-      plan.transform(rows).write().mode(SaveMode.Overwrite).parquet(staged.staging().toString());
+      try {
+        plan.transform(rows).write().mode(SaveMode.Overwrite).parquet(staged.staging().toString());
+      } catch (Exception e) {
+        // Spark wraps what a task threw (in a SparkException, checked in Java's eyes); surface the
+        // explanation of a known failure, and keep anything else whole.
+        for (Throwable t = e; t != null; t = t.getCause()) {
+          if (t instanceof TextSparkException known) {
+            throw new TextSparkException("scoring failed and nothing was written to " + target + ": "
+                + known.getMessage(), e);
+          }
+        }
+        if (e instanceof RuntimeException r) {
+          throw r;
+        }
+        throw new IllegalStateException("scoring failed and nothing was written to " + target + ": " + e, e);
+      }
       Row stats = spark.read().parquet(staged.staging().toString()).agg(
           count(lit(1)),
           count(col(c.error())),
