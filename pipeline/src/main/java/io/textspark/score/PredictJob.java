@@ -33,7 +33,7 @@ public final class PredictJob {
     }
     ScoreConfig s = config.score();
     Configuration conf = new Configuration();
-    String reference = ScoreJob.modelReference(config, conf);
+    String reference = ScoreJob.modelReference(s.model(), config, conf);
     PretrainedModel pretrained = PretrainedModel.load(reference, config.model(), conf);
     ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.weights());
     int maxLength = ScoringModel.resolveMaxLength(pretrained, s.maxLength(), conf);

@@ -55,8 +55,15 @@ public final class ScoreJob {
 
   /** Runs the command with the {@code score} section of {@code config}; prints a summary to {@code out}. */
   public static Report run(SparkSession spark, TextSparkConfig config, PrintStream out) {
+    return run(spark, config, config.score(), out);
+  }
+
+  /**
+   * Runs the command with the settings {@code s} in place of {@code config.score()} (the benchmark
+   * points it at its own tables); the other sections come from {@code config}.
+   */
+  public static Report run(SparkSession spark, TextSparkConfig config, ScoreConfig s, PrintStream out) {
     long started = System.nanoTime();
-    ScoreConfig s = config.score();
     if (s.input().isEmpty()) {
       throw new ConfigError("score.input", "", "give the table to score with --input (a Parquet folder or a"
           + " catalog table name)");
@@ -75,7 +82,7 @@ public final class ScoreJob {
       throw new TextSparkException("the output " + target + " already exists. Pass --overwrite (score.overwrite=true)"
           + " to replace it, or choose another --output.");
     }
-    String reference = modelReference(config, conf);
+    String reference = modelReference(s.model(), config, conf);
     TextClassifierModel model = transformer(s, reference, config.model());
     model.transformSchema(input.rows().schema());
     ScoringPlan plan = model.prepare(spark);
@@ -106,7 +113,8 @@ public final class ScoreJob {
         }
         throw new IllegalStateException("scoring failed and nothing was written to " + target + ": " + e, e);
       }
-      Row stats = spark.read().parquet(staged.staging().toString()).agg(
+      // The part files by name: the hidden staging folder itself would draw a warning from Spark.
+      Row stats = spark.read().parquet(new Path(staged.staging(), "part-*").toString()).agg(
           count(lit(1)),
           count(col(c.error())),
           count(when(col(c.error()).equalTo(BatchScorer.NULL_TEXT), 1)),
@@ -176,9 +184,9 @@ public final class ScoreJob {
         .setThreads(s.threads());
   }
 
-  /** {@code score.model}, or when it is empty the best checkpoint of {@code train.output_dir}. */
-  public static String modelReference(TextSparkConfig config, Configuration conf) {
-    String ref = config.score().model();
+  /** {@code model} when not empty, else the best checkpoint of {@code train.output_dir}. */
+  public static String modelReference(String model, TextSparkConfig config, Configuration conf) {
+    String ref = model.trim();
     if (!ref.isEmpty()) {
       return ref;
     }

@@ -160,6 +160,18 @@ class ScoreJobTest {
   }
 
   @Test
+  void anEmptyTableGivesAnEmptyCommittedOutput() {
+    Path empty = tmp.resolve("empty-input");
+    spark.read().parquet(table.toString()).limit(0).write().parquet(empty.toString());
+    Path out = tmp.resolve("empty-output");
+    ScoreJob.Report report = score(config("score.input=" + empty, "score.output=" + out));
+    assertEquals(0, report.rows());
+    assertEquals(0, marker(out).get("rows").getAsLong());
+    assertEquals(0, spark.read().parquet(out.toString()).count());
+    assertTrue(Arrays.asList(spark.read().parquet(out.toString()).columns()).contains("probabilities"));
+  }
+
+  @Test
   void anExistingOutputIsKeptUnlessOverwriteIsGiven() throws IOException {
     Path out = tmp.resolve("existing");
     Files.createDirectories(out);
