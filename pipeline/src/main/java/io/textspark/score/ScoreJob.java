@@ -16,10 +16,12 @@ import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -85,11 +87,13 @@ public final class ScoreJob {
     String reference = modelReference(s.model(), config, conf);
     TextClassifierModel model = transformer(s, reference, config.model());
     model.transformSchema(input.rows().schema());
+    long preparing = System.nanoTime();
     ScoringPlan plan = model.prepare(spark);
+    double prepareSeconds = (System.nanoTime() - preparing) / 1e9;
     Dataset<Row> rows = s.partitions() > 0 ? input.rows().repartition(s.partitions()) : input.rows();
-    out.printf(Locale.ROOT, "score: %s (%d partitions), text column %s, model %s (labels %s), max_length %d,"
-            + " batch %d%n", input, rows.rdd().getNumPartitions(), s.textCol(), plan.modelReference(),
-        String.join(", ", plan.labels()), plan.maxLength(), s.batchSize());
+    out.printf(Locale.ROOT, "score: %s (%d partitions), text column %s, model %s (labels %s, read and broadcast in"
+            + " %.1f s), max_length %d, batch %d%n", input, rows.rdd().getNumPartitions(), s.textCol(),
+        plan.modelReference(), String.join(", ", plan.labels()), prepareSeconds, plan.maxLength(), s.batchSize());
     ScoreConfig.Columns c = s.columns();
     long total;
     long errors;
@@ -113,8 +117,7 @@ public final class ScoreJob {
         }
         throw new IllegalStateException("scoring failed and nothing was written to " + target + ": " + e, e);
       }
-      // The part files by name: the hidden staging folder itself would draw a warning from Spark.
-      Row stats = spark.read().parquet(new Path(staged.staging(), "part-*").toString()).agg(
+      Row stats = spark.read().parquet(partFiles(staged.staging(), conf)).agg(
           count(lit(1)),
           count(col(c.error())),
           count(when(col(c.error()).equalTo(BatchScorer.NULL_TEXT), 1)),
@@ -199,6 +202,26 @@ public final class ScoreJob {
       throw new TextSparkException("no model given and no checkpoint found in " + checkpoints + " ("
           + e.getMessage() + "). Pass --model with a checkpoint folder (score.model), or set train.output_dir to"
           + " a training run.", e);
+    }
+  }
+
+  /**
+   * The Parquet files of a written folder, named one by one: Spark warns about reading a hidden
+   * folder such as the staging one, but not about the (visible) files inside it.
+   */
+  private static String[] partFiles(Path folder, Configuration conf) {
+    try {
+      FileStatus[] files = HadoopPaths.fs(folder, conf).listStatus(folder, p -> p.getName().startsWith("part-"));
+      String[] paths = new String[files.length];
+      for (int i = 0; i < files.length; i++) {
+        paths[i] = files[i].getPath().toString();
+      }
+      if (paths.length == 0) {
+        throw new IOException("no part files were written");
+      }
+      return paths;
+    } catch (IOException e) {
+      throw new TextSparkException("cannot list the scored files in " + folder + ": " + e.getMessage(), e);
     }
   }
 
