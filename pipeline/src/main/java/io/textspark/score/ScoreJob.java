@@ -19,10 +19,13 @@ import io.textspark.fs.StagedOutput;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
@@ -94,6 +97,11 @@ public final class ScoreJob {
     out.printf(Locale.ROOT, "score: %s (%d partitions), text column %s, model %s (labels %s, read and broadcast in"
             + " %.1f s), max_length %d, batch %d%n", input, rows.rdd().getNumPartitions(), s.textCol(),
         plan.modelReference(), String.join(", ", plan.labels()), prepareSeconds, plan.maxLength(), s.batchSize());
+    // Folder partitioning (col=value/) is kept, so jobs reading the output prune it as they did the input.
+    List<String> partitionBy = input.partitionColumns();
+    if (!partitionBy.isEmpty()) {
+      out.println("score: keeping the input's folder partitioning by " + String.join(", ", partitionBy));
+    }
     ScoreConfig.Columns c = s.columns();
     long total;
     long errors;
@@ -102,7 +110,8 @@ public final class ScoreJob {
     long empty;
     try (StagedOutput staged = StagedOutput.begin(target, conf)) {
       try {
-        plan.transform(rows).write().mode(SaveMode.Overwrite).parquet(staged.staging().toString());
+        plan.transform(rows).write().mode(SaveMode.Overwrite).partitionBy(partitionBy.toArray(new String[0]))
+            .parquet(staged.staging().toString());
       } catch (Exception e) {
         // Spark wraps what a task threw (in a SparkException, checked in Java's eyes); surface the
         // explanation of a known failure, and keep anything else whole.
@@ -117,7 +126,8 @@ public final class ScoreJob {
         }
         throw new IllegalStateException("scoring failed and nothing was written to " + target + ": " + e, e);
       }
-      Row stats = spark.read().parquet(partFiles(staged.staging(), conf)).agg(
+      Row stats = spark.read().option("basePath", staged.staging().toString())
+          .parquet(partFiles(staged.staging(), conf)).agg(
           count(lit(1)),
           count(col(c.error())),
           count(when(col(c.error()).equalTo(BatchScorer.NULL_TEXT), 1)),
@@ -138,6 +148,9 @@ public final class ScoreJob {
       marker.add("labels", labels);
       marker.addProperty("score_label", plan.labels().get(plan.scoreIndex()));
       marker.addProperty("max_length", plan.maxLength());
+      JsonArray partitions = new JsonArray();
+      partitionBy.forEach(partitions::add);
+      marker.add("partition_by", partitions);
       marker.addProperty("rows", total);
       marker.addProperty("scored", total - errors);
       marker.addProperty("null_text", nullText);
@@ -206,20 +219,23 @@ public final class ScoreJob {
   }
 
   /**
-   * The Parquet files of a written folder, named one by one: Spark warns about reading a hidden
-   * folder such as the staging one, but not about the (visible) files inside it.
+   * The Parquet files of a written folder (partition folders included), named one by one: Spark
+   * warns about reading a hidden folder such as the staging one, but not about the files inside it.
    */
   private static String[] partFiles(Path folder, Configuration conf) {
     try {
-      FileStatus[] files = HadoopPaths.fs(folder, conf).listStatus(folder, p -> p.getName().startsWith("part-"));
-      String[] paths = new String[files.length];
-      for (int i = 0; i < files.length; i++) {
-        paths[i] = files[i].getPath().toString();
+      List<String> paths = new ArrayList<>();
+      RemoteIterator<LocatedFileStatus> files = HadoopPaths.fs(folder, conf).listFiles(folder, true);
+      while (files.hasNext()) {
+        Path p = files.next().getPath();
+        if (p.getName().startsWith("part-")) {
+          paths.add(p.toString());
+        }
       }
-      if (paths.length == 0) {
+      if (paths.isEmpty()) {
         throw new IOException("no part files were written");
       }
-      return paths;
+      return paths.toArray(new String[0]);
     } catch (IOException e) {
       throw new TextSparkException("cannot list the scored files in " + folder + ": " + e.getMessage(), e);
     }

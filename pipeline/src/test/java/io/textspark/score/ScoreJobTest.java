@@ -160,6 +160,23 @@ class ScoreJobTest {
   }
 
   @Test
+  void keepsTheFolderPartitioningOfTheInput() {
+    Path partitioned = tmp.resolve("by-lang");
+    spark.read().parquet(table.toString()).selectExpr("*", "IF(id % 2 = 0, 'en', 'fr') AS lang")
+        .write().partitionBy("lang").parquet(partitioned.toString());
+    Path out = tmp.resolve("scored-by-lang");
+    ScoreJob.Report report = score(config("score.input=" + partitioned, "score.output=" + out));
+    assertEquals(7, report.rows());
+    assertEquals(1, report.nullText());
+    assertTrue(Files.isDirectory(out.resolve("lang=en")) && Files.isDirectory(out.resolve("lang=fr")),
+        Files2.tree(out).toString());
+    assertEquals("[\"lang\"]", marker(out).get("partition_by").toString());
+    assertEquals(4, spark.read().parquet(out.toString()).where("lang = 'en'").count());
+    assertEquals(List.of(), spark.read().parquet(out.toString()).where("lang = 'fr' AND id % 2 = 0")
+        .collectAsList());
+  }
+
+  @Test
   void anEmptyTableGivesAnEmptyCommittedOutput() {
     Path empty = tmp.resolve("empty-input");
     spark.read().parquet(table.toString()).limit(0).write().parquet(empty.toString());
