@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.TextSparkException;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
@@ -11,7 +12,7 @@ import org.apache.spark.resource.ResourceInformation;
 /** Where and with how many threads the model runs, in a Spark task or in a plain JVM. */
 public final class Compute {
   /** The choices for the device setting. */
-  public static final String[] DEVICES = {"auto", "cpu", "gpu"};
+  public static final List<String> DEVICES = List.of("auto", "cpu", "gpu");
 
   private Compute() {}
 

@@ -110,7 +110,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
         ParamValidators.inRange(0, 512));
     threads = new IntParam(this, "threads", "PyTorch threads per task; 0: spark.task.cpus", ParamValidators.gtEq(0));
     device = new Param<>(this, "device", "auto (the task's GPU if any, else CPU), cpu or gpu",
-        ParamValidators.inArray(Arrays.asList(Compute.DEVICES)));
+        ParamValidators.inArray(Compute.DEVICES));
     setDefault(inputCol, "text");
     setDefault(outputCol, "prediction");
     setDefault(predictionIndexCol, "prediction_index");
@@ -420,11 +420,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
    */
   @Override
   public StructType transformSchema(StructType schema) {
-    String path = getModelPath();
-    if (path == null || path.isBlank()) {
-      throw new TextSparkException("the model path is not set: call setModelPath with a checkpoint folder of"
-          + " `textspark train` (for example runs/cola/checkpoints/epoch=3-step=804).");
-    }
+    requireModelPath();
     String text = getInputCol();
     List<String> names = Arrays.asList(schema.fieldNames());
     if (!names.contains(text)) {
@@ -475,10 +471,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
    * and the score label, and broadcasts the model: everything that can fail before any task runs.
    */
   public ScoringPlan prepare(SparkSession spark) {
-    String path = getModelPath();
-    if (path == null || path.isBlank()) {
-      transformSchema(new StructType());
-    }
+    String path = requireModelPath();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     PretrainedModel model = PretrainedModel.load(path, hubConfig(), conf);
     ScoringModel.requireTrainedHead(model.reference(), model.weights());
@@ -486,6 +479,15 @@ public final class TextClassifierModel extends Transformer implements MLWritable
     List<String> labels = model.config().labels();
     int scoreIndex = scoreIndex(labels, getScoreLabel());
     return ScoringPlan.create(spark, copy(ParamMap.empty()), ModelBundle.of(model), labels, length, scoreIndex);
+  }
+
+  private String requireModelPath() {
+    String path = getModelPath();
+    if (path == null || path.isBlank()) {
+      throw new TextSparkException("the model path is not set: call setModelPath with a checkpoint folder of"
+          + " `textspark train` (for example runs/cola/checkpoints/epoch=3-step=804).");
+    }
+    return path;
   }
 
   /** The index of {@code label} in {@code labels}; empty means the last label. */
