@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * The entry point spark-submit runs: {@code textspark <command> [--conf FILE] [flags] [key=value ...]}.
@@ -26,10 +27,14 @@ public final class TextSpark {
   public static final int EXIT_USAGE = 2;
 
   private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+  /** A configuration override: a dotted key, then "=" (a sentence with spaces before its "=" is not one). */
+  private static final Pattern OVERRIDE =
+      Pattern.compile("[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)*=.*", Pattern.DOTALL);
 
   static {
     for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize(), new TrainCommands.Train(),
-        new TrainCommands.Evaluate(), new TrainCommands.BenchTrain())) {
+        new TrainCommands.Evaluate(), new ScoreCommands.Score(), new ScoreCommands.Predict(),
+        new TrainCommands.Demo(), new TrainCommands.BenchTrain(), new ScoreCommands.BenchScore())) {
       COMMANDS.put(c.name(), c);
     }
   }
@@ -60,8 +65,22 @@ public final class TextSpark {
       List<String> overrides = new ArrayList<>();
       List<String> positional = new ArrayList<>();
       Map<String, String> flagValues = new LinkedHashMap<>();
+      boolean onlyPositional = false;
       for (int i = 1; i < args.length; i++) {
         String arg = args[i];
+        if (!onlyPositional && arg.equals("--")) {
+          // After "--" everything is positional, so a sentence may start with "-" or look like key=value.
+          onlyPositional = true;
+          continue;
+        }
+        if (onlyPositional && command.positional() != null) {
+          positional.add(arg);
+          continue;
+        }
+        if (onlyPositional) {
+          throw new UsageError("unexpected argument \"" + arg + "\" after -- : " + command.name()
+              + " takes no positional arguments.");
+        }
         if (arg.equals("--help") || arg.equals("-h")) {
           printHelp(command, out);
           return 0;
@@ -83,7 +102,7 @@ public final class TextSpark {
           overrides.add(flag.key() + "=" + v);
           continue;
         }
-        if (arg.contains("=") && !arg.startsWith("-")) {
+        if (OVERRIDE.matcher(arg).matches()) {
           overrides.add(arg);
           continue;
         }
@@ -147,7 +166,7 @@ public final class TextSpark {
     out.println();
     out.println("commands:");
     for (Command c : COMMANDS.values()) {
-      out.printf(Locale.ROOT, "  %-10s %s%n", c.name(), c.summary());
+      out.printf(Locale.ROOT, "  %-11s %s%n", c.name(), c.summary());
     }
     out.println();
     out.println("`textspark <command> --help` lists a command's options and configuration keys with defaults.");

@@ -2,6 +2,7 @@ package io.textspark.jobs;
 
 import io.textspark.bench.TrainBenchmark;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.demo.DemoJob;
 import io.textspark.train.EvaluateJob;
 import io.textspark.train.TrainJob;
 import java.util.List;
@@ -95,13 +96,37 @@ final class TrainCommands {
     @Override
     public List<Flag> flags() {
       return List.of(
-          new Flag("--steps", "bench.train_steps", true, "optimizer steps timed on each side"),
-          new Flag("--full", "bench.full", false, "also train the whole recipe on both sides"));
+          new Flag("--steps", "bench.train.steps", true, "optimizer steps timed on each side"),
+          new Flag("--full", "bench.train.full", false, "also train the whole recipe on both sides"));
     }
 
     @Override
     public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) throws Exception {
       TrainBenchmark.run(Spark.session(name()), config);
+      return 0;
+    }
+  }
+
+  /** {@code textspark demo}. */
+  static final class Demo implements Command {
+    @Override
+    public String name() {
+      return "demo";
+    }
+
+    @Override
+    public String summary() {
+      return "download, tokenize, train (2 workers), evaluate and score on local Spark; ends with an HTML report";
+    }
+
+    @Override
+    public List<String> sections() {
+      return List.of("demo", "data", "model");
+    }
+
+    @Override
+    public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) {
+      DemoJob.run(Spark.session(name()), config, System.out);
       return 0;
     }
   }

@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.config.BenchConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.data.DataLayout;
@@ -50,8 +51,9 @@ public final class TrainBenchmark {
   /** Runs the benchmark; returns its figures as JSON (also written to {@code work_dir/bench-train.json}). */
   public static JsonObject run(SparkSession spark, TextSparkConfig config) throws IOException {
     TrainConfig cfg = config.train();
-    Options options = new Options(config.bench().trainSteps(), config.bench().full(), config.bench().python(),
-        Path.of(config.bench().script()).toAbsolutePath(), Path.of(config.bench().workDir()).toAbsolutePath());
+    BenchConfig.Train b = config.bench().train();
+    Options options = new Options(b.steps(), b.full(), b.python(), Path.of(b.script()).toAbsolutePath(),
+        Path.of(b.workDir()).toAbsolutePath());
     if (cfg.workers() != 1) {
       throw new TextSparkException("bench-train compares one worker with one Python process; set train.workers=1.");
     }
@@ -335,7 +337,7 @@ public final class TrainBenchmark {
 
     double samplesPerSecond(Examples train, TrainConfig cfg, TextSparkConfig config) {
       if (steps == 0 || previous == 0) {
-        throw new TextSparkException("bench.steps must be larger than " + skip + " to time anything.");
+        throw new TextSparkException("bench.train.steps must be larger than " + skip + " to time anything.");
       }
       List<int[]> plan = BatchPlan.steps(train, Trainer.globalBatch(cfg), cfg.seed(), 0, cfg.bucketBatches());
       long rows = 0;

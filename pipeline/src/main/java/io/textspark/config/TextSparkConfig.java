@@ -19,8 +19,11 @@ public final class TextSparkConfig implements Serializable {
   private final TokenizeConfig tokenize;
   private final TrainConfig train;
   private final EvaluateConfig evaluate;
+  private final ScoreConfig score;
+  private final PredictConfig predict;
   private final BenchConfig bench;
   private final HadoopConfig hadoop;
+  private final DemoConfig demo;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -30,8 +33,11 @@ public final class TextSparkConfig implements Serializable {
     this.tokenize = TokenizeConfig.from(new Settings(raw, "tokenize"));
     this.train = TrainConfig.from(new Settings(raw, "train"), raw);
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
+    this.score = ScoreConfig.from(new Settings(raw, "score"));
+    this.predict = PredictConfig.from(new Settings(raw, "predict"));
     this.bench = BenchConfig.from(new Settings(raw, "bench"));
     this.hadoop = HadoopConfig.from(raw);
+    this.demo = DemoConfig.from(new Settings(raw, "demo"));
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -87,9 +93,24 @@ public final class TextSparkConfig implements Serializable {
     return evaluate;
   }
 
+  /** The {@code score} section. */
+  public ScoreConfig score() {
+    return score;
+  }
+
+  /** The {@code predict} section. */
+  public PredictConfig predict() {
+    return predict;
+  }
+
   /** The {@code hadoop} section: settings for the file systems the commands use. */
   public HadoopConfig hadoop() {
     return hadoop;
+  }
+
+  /** The {@code demo} section. */
+  public DemoConfig demo() {
+    return demo;
   }
 
   /** The {@code tokenize} section. */

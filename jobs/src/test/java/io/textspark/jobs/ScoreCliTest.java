@@ -1,0 +1,183 @@
+package io.textspark.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.textspark.testing.Files2;
+import io.textspark.testing.Shared;
+import io.textspark.testing.SharedSpark;
+import io.textspark.testing.TinyModel;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The score, predict and bench-score commands as the command line runs them: output and exit codes. */
+class ScoreCliTest {
+  @TempDir static Path dir;
+  @TempDir Path tmp;
+  private static Path checkpoint;
+  private static Path constant;
+  private static Path table;
+
+  /** Exit code, stdout and stderr of one command. */
+  record Run(int code, String out, String err) {}
+
+  @BeforeAll
+  static void fixtures() {
+    SparkSession spark = SharedSpark.get(); // the commands' getOrCreate() then reuses the test session
+    checkpoint = TinyModel.checkpoint(dir.resolve("run"), 51);
+    constant = TinyModel.checkpoint(dir.resolve("constant"), TinyModel.constantHead(51));
+    table = dir.resolve("sentences");
+    StructType schema = new StructType().add("id", DataTypes.IntegerType).add("sentence", DataTypes.StringType);
+    spark.createDataFrame(List.of(RowFactory.create(1, "The book was written by John."),
+        RowFactory.create(2, "Books were sent to each other by the students."), RowFactory.create(3, null)), schema)
+        .write().parquet(table.toString());
+  }
+
+  private static Run run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream stdout = System.out;
+    // The commands print to System.out, as they do under spark-submit; capture it too.
+    PrintStream captured = new PrintStream(out, true, StandardCharsets.UTF_8);
+    System.setOut(captured);
+    int code;
+    try {
+      code = TextSpark.execute(args, captured, new PrintStream(err, true, StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(stdout);
+    }
+    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void scoreWritesTheTableAndPrintsTheCounts() {
+    Path out = tmp.resolve("scored");
+    Run r = run("score", "--input", table.toString(), "--output", out.toString(), "--text-col", "sentence",
+        "--model", checkpoint.toString(), "score.max_length=32");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("3 rows, 2 scored, 1 null text, 0 not tokenizable, 0 truncated at 32 tokens"),
+        r.out());
+    assertTrue(Files.isRegularFile(out.resolve("_textspark.json")));
+    assertEquals(3, SharedSpark.get().read().parquet(out.toString()).count());
+  }
+
+  @Test
+  void scoreFailuresExitWithOneOrTwoAndWriteNothing() throws IOException {
+    Path out = tmp.resolve("out");
+    Run noInput = run("score", "--output", out.toString(), "--model", checkpoint.toString());
+    assertEquals(TextSpark.EXIT_USAGE, noInput.code(), noInput.err());
+    assertTrue(noInput.err().contains("score.input"), noInput.err());
+
+    Run missing = run("score", "--input", tmp.resolve("nope").toString(), "--output", out.toString(),
+        "--model", checkpoint.toString());
+    assertEquals(TextSpark.EXIT_FAILED, missing.code());
+    assertTrue(missing.err().contains("does not exist"), missing.err());
+    assertFalse(missing.err().contains("\tat "), "no stack trace for a user error: " + missing.err());
+
+    Run column = run("score", "--input", table.toString(), "--output", out.toString(), "--model",
+        checkpoint.toString());
+    assertEquals(TextSpark.EXIT_FAILED, column.code());
+    assertTrue(column.err().contains("no column \"text\"") && column.err().contains("sentence (string)"),
+        column.err());
+
+    Run model = run("score", "--input", table.toString(), "--output", out.toString(), "--text-col", "sentence",
+        "--model", tmp.resolve("no-model").toString());
+    assertEquals(TextSpark.EXIT_FAILED, model.code());
+    assertTrue(model.err().contains("no-model"), model.err());
+
+    Run badValue = run("score", "--input", table.toString(), "--output", out.toString(), "--batch-size", "0");
+    assertEquals(TextSpark.EXIT_USAGE, badValue.code());
+    assertTrue(badValue.err().contains("score.batch_size = 0"), badValue.err());
+    assertEquals(List.of(), Files2.tree(tmp), "nothing written by any failed run");
+
+    Files.createDirectories(out);
+    Run exists = run("score", "--input", table.toString(), "--output", out.toString(), "--text-col", "sentence",
+        "--model", checkpoint.toString());
+    assertEquals(TextSpark.EXIT_FAILED, exists.code());
+    assertTrue(exists.err().contains("--overwrite"), exists.err());
+    assertEquals(List.of("out"), Files2.tree(tmp));
+  }
+
+  @Test
+  void predictPrintsBothLabelsWithTheirProbabilities() {
+    Run r = run("predict", "--model", constant.toString(), "The book was written by John.",
+        "Books were sent to each other by the students.");
+    assertEquals(0, r.code(), r.err());
+    String expected = "1. The book was written by John.\n"
+        + "   acceptable    0.7500  <- prediction\n"
+        + "   unacceptable  0.2500\n"
+        + "2. Books were sent to each other by the students.\n"
+        + "   acceptable    0.7500  <- prediction\n"
+        + "   unacceptable  0.2500\n";
+    assertTrue(r.out().replace("\r\n", "\n").endsWith(expected), r.out());
+  }
+
+  @Test
+  void predictPrintsJsonAndTakesSentencesThatLookLikeOptions() {
+    Run r = run("predict", "--model", checkpoint.toString(), "--json", "John said x=y.", "--", "--dashes--");
+    assertEquals(0, r.code(), r.err());
+    JsonObject json = JsonParser.parseString(r.out()).getAsJsonObject();
+    JsonArray predictions = json.getAsJsonArray("predictions");
+    assertEquals(2, predictions.size());
+    assertEquals("John said x=y.", predictions.get(0).getAsJsonObject().get("text").getAsString());
+    assertEquals("--dashes--", predictions.get(1).getAsJsonObject().get("text").getAsString());
+    for (var e : predictions) {
+      JsonObject p = e.getAsJsonObject();
+      JsonObject probabilities = p.getAsJsonObject("probabilities");
+      double unacceptable = probabilities.get("unacceptable").getAsDouble();
+      double acceptable = probabilities.get("acceptable").getAsDouble();
+      assertEquals(1.0, unacceptable + acceptable, 1e-9);
+      assertEquals(acceptable, p.get("score").getAsDouble(), 0);
+      assertEquals(acceptable > unacceptable ? "acceptable" : "unacceptable", p.get("prediction").getAsString());
+    }
+  }
+
+  @Test
+  void predictUsageAndModelErrorsExitWithTwoAndOne() {
+    Run none = run("predict", "--model", checkpoint.toString());
+    assertEquals(TextSpark.EXIT_USAGE, none.code());
+    assertTrue(none.err().contains("at least one sentence"), none.err());
+
+    Run badModel = run("predict", "--model", tmp.resolve("nothing").toString(), "A sentence.");
+    assertEquals(TextSpark.EXIT_FAILED, badModel.code());
+    assertTrue(badModel.err().contains("nothing"), badModel.err());
+
+    Run unknown = run("score", "--", "stray");
+    assertEquals(TextSpark.EXIT_USAGE, unknown.code());
+    assertTrue(unknown.err().contains("takes no positional arguments"), unknown.err());
+  }
+
+  @Test
+  void benchScorePrintsThroughputAndTimePerRow() {
+    Path root = tmp.resolve("data");
+    assertEquals(0, run("download", "data.url=" + Shared.colaZip().toUri(), "data.root=" + root).code());
+    Run r = run("bench-score", "data.root=" + root, "--model", checkpoint.toString(), "--rows", "300",
+        "bench.score.work_dir=" + tmp.resolve("bench"));
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("replicated to 300 rows"), r.out());
+    assertTrue(r.out().contains("300 rows, 300 scored"), r.out());
+    assertTrue(r.out().contains("rows/s") && r.out().contains("tokenize") && r.out().contains("read and write"),
+        r.out());
+    String jsonLine = r.out().lines().filter(l -> l.startsWith("bench-score: {")).findFirst().orElseThrow();
+    JsonObject json = JsonParser.parseString(jsonLine.substring("bench-score: ".length())).getAsJsonObject();
+    assertEquals(300, json.get("rows").getAsLong());
+    assertTrue(json.get("rows_per_second").getAsDouble() > 0);
+    assertTrue(json.get("model_ms_per_row").getAsDouble() > 0);
+  }
+}

@@ -1,0 +1,114 @@
+package io.textspark.score;
+
+import ai.djl.Device;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.textspark.config.ConfigError;
+import io.textspark.config.ScoreConfig;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.model.PretrainedModel;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+
+/**
+ * The {@code predict} command: both labels' probabilities for a few sentences, in this JVM without
+ * Spark, with the same tokenizer, batching and model code as {@code score}.
+ */
+public final class PredictJob {
+  private PredictJob() {}
+
+  /**
+   * Scores {@code sentences} with the model of the {@code score} section (or the best checkpoint
+   * of {@code train.output_dir}) and prints them, as a table or as JSON ({@code predict.json}).
+   */
+  public static List<Prediction> run(TextSparkConfig config, List<String> sentences, PrintStream out) {
+    if (sentences.isEmpty()) {
+      throw new ConfigError("predict needs at least one sentence, for example: textspark predict --model"
+          + " runs/cola/checkpoints/epoch=3-step=804 \"The book was written by John.\"");
+    }
+    ScoreConfig s = config.score();
+    Configuration conf = new Configuration();
+    String reference = ScoreJob.modelReference(s.model(), config, conf);
+    PretrainedModel pretrained = PretrainedModel.load(reference, config.model(), conf);
+    ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.weights());
+    int maxLength = ScoringModel.resolveMaxLength(pretrained, s.maxLength(), conf);
+    List<String> labels = pretrained.config().labels();
+    int scoreIndex = TextClassifierModel.scoreIndex(labels, s.scoreLabel());
+    Device device = Compute.device(s.device());
+    Compute.useThreads(Compute.threads(s.threads()));
+    Prediction[] predictions;
+    try (ScoringModel model = ScoringModel.load(pretrained, device);
+        BatchScorer scorer = new BatchScorer(model, maxLength, s.batchSize())) {
+      predictions = scorer.score(sentences);
+    }
+    if (config.predict().json()) {
+      out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
+          .toJson(toJson(pretrained.reference(), maxLength, labels, scoreIndex, sentences, predictions)));
+    } else {
+      printTable(pretrained.reference(), maxLength, labels, sentences, predictions, out);
+    }
+    return List.of(predictions);
+  }
+
+  /** The predictions as JSON: the model, and per sentence the prediction and every label's probability. */
+  static JsonObject toJson(String model, int maxLength, List<String> labels, int scoreIndex, List<String> sentences,
+      Prediction[] predictions) {
+    JsonObject o = new JsonObject();
+    o.addProperty("model", model);
+    o.addProperty("max_length", maxLength);
+    JsonArray rows = new JsonArray();
+    for (int i = 0; i < predictions.length; i++) {
+      Prediction p = predictions[i];
+      JsonObject row = new JsonObject();
+      row.addProperty("text", sentences.get(i));
+      if (p.scored()) {
+        row.addProperty("prediction", p.label());
+        row.addProperty("prediction_index", p.index());
+        JsonObject probabilities = new JsonObject();
+        for (int j = 0; j < labels.size(); j++) {
+          probabilities.addProperty(labels.get(j), p.probability(j));
+        }
+        row.add("probabilities", probabilities);
+        row.addProperty("score", p.probability(scoreIndex));
+        row.addProperty("truncated", p.truncated());
+        row.addProperty("tokens", p.tokens());
+      } else {
+        row.addProperty("error", p.error());
+      }
+      rows.add(row);
+    }
+    o.add("predictions", rows);
+    return o;
+  }
+
+  private static void printTable(String model, int maxLength, List<String> labels, List<String> sentences,
+      Prediction[] predictions, PrintStream out) {
+    out.println("predict: model " + model + " (max_length " + maxLength + ")");
+    int width = labels.stream().mapToInt(String::length).max().orElse(5);
+    for (int i = 0; i < predictions.length; i++) {
+      Prediction p = predictions[i];
+      out.println((i + 1) + ". " + sentences.get(i));
+      if (!p.scored()) {
+        out.println("   not scored: " + p.error());
+        continue;
+      }
+      List<Integer> order = new ArrayList<>();
+      for (int j = 0; j < labels.size(); j++) {
+        order.add(j);
+      }
+      order.sort(Comparator.comparingDouble((Integer j) -> -p.probability(j)));
+      for (int j : order) {
+        out.printf(Locale.ROOT, "   %-" + width + "s  %.4f%s%n", labels.get(j), p.probability(j),
+            j == p.index() ? "  <- prediction" : "");
+      }
+      if (p.truncated()) {
+        out.println("   (truncated to " + maxLength + " tokens)");
+      }
+    }
+  }
+}

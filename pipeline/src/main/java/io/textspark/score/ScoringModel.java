@@ -1,0 +1,162 @@
+package io.textspark.score;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.Checkpoint;
+import io.textspark.model.BertClassifier;
+import io.textspark.model.BertConfig;
+import io.textspark.model.PretrainedModel;
+import io.textspark.model.Safetensors;
+import io.textspark.text.BertTokenizer;
+import io.textspark.text.TokenizerCache;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * A fine-tuned classifier ready to score: its weights on a device, its labels and its tokenizer.
+ * Read-only once built, so the tasks of one executor share it ({@link ModelCache}).
+ */
+public final class ScoringModel implements AutoCloseable {
+  /** The maximum length used when neither the settings nor the checkpoint give one (tokenize's default). */
+  public static final int FALLBACK_MAX_LENGTH = 128;
+
+  private final String reference;
+  private final NDManager manager;
+  private final BertClassifier classifier;
+  private final byte[] tokenizerJson;
+  private final String tokenizerSha256;
+  private final Device device;
+
+  private ScoringModel(String reference, NDManager manager, BertClassifier classifier, byte[] tokenizerJson,
+      String tokenizerSha256, Device device) {
+    this.reference = reference;
+    this.manager = manager;
+    this.classifier = classifier;
+    this.tokenizerJson = tokenizerJson;
+    this.tokenizerSha256 = tokenizerSha256;
+    this.device = device;
+  }
+
+  /** Builds the model of {@code model} on {@code device}; fails when it has no trained head. */
+  public static ScoringModel load(PretrainedModel model, Device device) {
+    return load(model.reference(), model.config(), model.weights(), model.tokenizerJson(), model.tokenizerSha256(),
+        device);
+  }
+
+  /** Builds a model from its parts on {@code device}; fails when the weights have no trained head. */
+  static ScoringModel load(String reference, BertConfig config, Map<String, Safetensors.Tensor> weights,
+      byte[] tokenizerJson, String tokenizerSha256, Device device) {
+    requireTrainedHead(reference, weights);
+    NDManager manager = NDManager.newBaseManager(device);
+    try {
+      BertClassifier classifier = BertClassifier.load(manager, config, weights, 0);
+      return new ScoringModel(reference, manager, classifier, tokenizerJson, tokenizerSha256, device);
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Refuses weights without a classification head: {@link BertClassifier#load} would initialise a
+   * random one, and its predictions would look plausible while meaning nothing.
+   */
+  public static void requireTrainedHead(String reference, Map<String, Safetensors.Tensor> weights) {
+    if (!weights.containsKey("classifier.weight") || !weights.containsKey("classifier.bias")) {
+      throw new TextSparkException("model " + reference + " has no trained classification head (no classifier.weight"
+          + " and classifier.bias): it is a pretrained encoder, not a fine-tuned classifier, and would predict at"
+          + " random. Score with a checkpoint of `textspark train` (runs/<name>/checkpoints/...).");
+    }
+  }
+
+  /**
+   * The maximum length to score with: {@code requested} when positive (at most the model's
+   * positions), else the {@code tokenize.max_length} a checkpoint's {@code trainer_state.json}
+   * records, so text is truncated as it was in training, else {@value #FALLBACK_MAX_LENGTH}.
+   */
+  public static int resolveMaxLength(PretrainedModel model, int requested, Configuration conf) {
+    int positions = model.config().maxPositionEmbeddings();
+    if (requested > positions) {
+      throw new TextSparkException("max_length = " + requested + " but model " + model.reference() + " has only "
+          + positions + " positions (max_position_embeddings); set score.max_length to " + positions
+          + " or less, or 0 to use the length the model was trained with.");
+    }
+    if (requested > 0) {
+      return requested;
+    }
+    int trained = trainedMaxLength(model.reference(), conf).orElse(FALLBACK_MAX_LENGTH);
+    return Math.min(trained, positions);
+  }
+
+  /** The {@code tokenize.max_length} in a checkpoint's recorded configuration, if it is a checkpoint that has one. */
+  static Optional<Integer> trainedMaxLength(String reference, Configuration conf) {
+    Optional<Checkpoint> checkpoint;
+    try {
+      checkpoint = Checkpoint.read(new Path(reference), conf);
+    } catch (IllegalArgumentException | TextSparkException e) {
+      return Optional.empty();
+    }
+    if (checkpoint.isEmpty() || checkpoint.get().files().stream().noneMatch(f -> f.name().equals("trainer_state.json"))) {
+      return Optional.empty();
+    }
+    try (InputStream in = checkpoint.get().open("trainer_state.json")) {
+      JsonElement state = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      JsonObject config = state.getAsJsonObject().getAsJsonObject("config");
+      if (config == null || !config.has("tokenize")) {
+        return Optional.empty();
+      }
+      JsonObject tokenize = config.getAsJsonObject("tokenize");
+      return tokenize.has("max_length") ? Optional.of(tokenize.get("max_length").getAsInt()) : Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      // The recorded configuration only supplies a default; an unreadable one falls back to it.
+      return Optional.empty();
+    }
+  }
+
+  /** The executor JVM's tokenizer of this model for {@code maxLength}. */
+  public BertTokenizer tokenizer(int maxLength) {
+    return TokenizerCache.get(tokenizerJson, tokenizerSha256, maxLength);
+  }
+
+  /** The network, in eval mode when called with {@code training = false}. */
+  public BertClassifier classifier() {
+    return classifier;
+  }
+
+  /** The architecture and labels. */
+  public BertConfig config() {
+    return classifier.config();
+  }
+
+  /** The label names by index ({@code id2label}). */
+  public List<String> labels() {
+    return classifier.config().labels();
+  }
+
+  /** Where the model came from. */
+  public String reference() {
+    return reference;
+  }
+
+  /** The device holding the weights; inputs must be created there. */
+  public Device device() {
+    return device;
+  }
+
+  /** Releases the weights. */
+  @Override
+  public void close() {
+    classifier.close();
+    manager.close();
+  }
+}
