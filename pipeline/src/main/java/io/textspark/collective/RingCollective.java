@@ -350,7 +350,7 @@ public final class RingCollective implements Collective {
     } catch (SocketTimeoutException e) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not start %s within %s"
           + " (train.collective_timeout): rank %d is stalled, slower than the timeout, or dead", rank, prev,
-          peers.get(prev), what, format(timeout), prev));
+          address(prev), what, format(timeout), prev));
     }
     int type = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
     if (type != FRAME_BEGIN || length != BEGIN_BYTES) {
@@ -376,7 +376,7 @@ public final class RingCollective implements Collective {
     } catch (SocketTimeoutException e) {
       throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) started %s but sent no data"
           + " for twice %s (train.collective_timeout): rank %d or a rank before it in the ring is stalled", rank,
-          prev, peers.get(prev), what, format(timeout), prev));
+          prev, address(prev), what, format(timeout), prev));
     }
     int type = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
     if (type != FRAME_DATA || length != c.count * p.width()) {
@@ -418,7 +418,7 @@ public final class RingCollective implements Collective {
     try {
       readFully(into, length, deadline, what, prev);
     } catch (SocketTimeoutException e) {
-      throw new CollectiveException("rank " + rank + ": rank " + prev + " (" + peers.get(prev) + ") stopped in the"
+      throw new CollectiveException("rank " + rank + ": rank " + prev + " (" + address(prev) + ") stopped in the"
           + " middle of a chunk of " + what + " for " + format(timeout) + " (train.collective_timeout)");
     }
   }
@@ -447,7 +447,7 @@ public final class RingCollective implements Collective {
       } catch (SocketTimeoutException e) {
         // Poll again: the deadline and the interrupt flag are checked at the top of the loop.
       } catch (IOException e) {
-        throw new CollectiveException("rank " + rank + ": rank " + prev + " (" + peers.get(prev) + ") closed the"
+        throw new CollectiveException("rank " + rank + ": rank " + prev + " (" + address(prev) + ") closed the"
             + " connection during " + what + " (" + (e instanceof EOFException ? "end of stream" : e.getMessage())
             + "): its task failed or its executor was lost", e);
       }
@@ -466,7 +466,7 @@ public final class RingCollective implements Collective {
         long left = remainingMillis(deadline);
         if (left <= 0) {
           throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) did not take %s within %s"
-              + " (train.collective_timeout): rank %d is stalled or dead", rank, next, peers.get(next), what,
+              + " (train.collective_timeout): rank %d is stalled or dead", rank, next, address(next), what,
               format(timeout), next));
         }
         try {
@@ -479,7 +479,7 @@ public final class RingCollective implements Collective {
     }
     if (send.error != null) {
       throw new CollectiveException("rank " + rank + ": cannot send " + what + " to rank " + next + " ("
-          + peers.get(next) + "): " + send.error.getMessage() + "; its task failed or its executor was lost",
+          + address(next) + "): " + send.error.getMessage() + "; its task failed or its executor was lost",
           send.error);
     }
   }
@@ -668,6 +668,12 @@ public final class RingCollective implements Collective {
     }
   }
 
+  /** A peer's address as host:port, without the slash {@link InetSocketAddress#toString()} puts in. */
+  private String address(int peer) {
+    InetSocketAddress a = peers.get(peer);
+    return a.getHostString() + ":" + a.getPort();
+  }
+
   private static String describe(int op, long seq, Payload p) {
     return describe(op, seq, p.length(), p.width());
   }
@@ -682,8 +688,12 @@ public final class RingCollective implements Collective {
     return TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
   }
 
-  static String format(Duration d) {
+  /** A duration the way the configuration writes it: 30s, 5m, 1500ms. */
+  public static String format(Duration d) {
     long ms = d.toMillis();
+    if (ms % 60_000 == 0) {
+      return ms / 60_000 + "m";
+    }
     return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
   }
 

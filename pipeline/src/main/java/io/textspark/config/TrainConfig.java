@@ -82,6 +82,13 @@ public record TrainConfig(
     private static final long serialVersionUID = 1L;
   }
 
+  /** The same settings resuming from {@code checkpoint} (a path, {@code last}, {@code best}, or empty). */
+  public TrainConfig withResumeFrom(String checkpoint) {
+    return new TrainConfig(workers, outputDir, epochs, maxSteps, batchSize, accumulate, lr, weightDecay, warmupRatio,
+        maxGradNorm, seed, dropout, bucketBatches, valEverySteps, valBatchSize, logEverySteps, threads, fastDevRun,
+        checkpoint, this.checkpoint, earlyStopping, collectiveTimeout, maxRestarts);
+  }
+
   /** Reads and validates the {@code train} section. */
   public static TrainConfig from(Settings s, com.typesafe.config.Config raw) {
     Settings ck = new Settings(raw, "train.checkpoint");

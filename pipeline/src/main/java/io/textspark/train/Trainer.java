@@ -4,7 +4,8 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -373,12 +374,19 @@ public final class Trainer {
         }
         Engine.getInstance().setRandomSeed(dropoutSeed(cfg.seed(), globalStep, j, collective.rank()));
         PaddedBatch batch = PaddedBatch.of(train, micro.get(j));
-        try (NDManager mb = step.newSubManager();
-            GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        // Not DJL's GradientCollector: it allows one open collector per JVM, and the workers that
+        // share an executor (or a local-mode run) train at the same time. Grad mode is per thread.
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try (NDManager mb = step.newSubManager()) {
           NDArray logits = model.logits(batch.inputIdsArray(mb), batch.attentionMaskArray(mb), true);
           NDArray ce = logits.logSoftmax(1).mul(batch.labelsArray(mb).oneHot(numLabels)).sum().neg();
           ceSum += ce.getFloat();
-          collector.backward(ce.div(rows[0]));
+          NDArray scaled = ce.div(rows[0]);
+          JniUtils.backward((PtNDArray) scaled, (PtNDArray) mb.ones(scaled.getShape(), scaled.getDataType()), false,
+              false);
+        } finally {
+          JniUtils.setGradMode(gradMode);
         }
       }
       // A worker without rows in this step (a smaller shard's missing last batch) ran no backward
