@@ -29,7 +29,7 @@ public final class TextSpark {
 
   static {
     for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize(), new TrainCommands.Train(),
-        new TrainCommands.Evaluate())) {
+        new TrainCommands.Evaluate(), new BenchCommands.AllReduce())) {
       COMMANDS.put(c.name(), c);
     }
   }

@@ -1,7 +1,9 @@
 package io.textspark.config;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValueFactory;
 import java.io.Serializable;
 import java.util.List;
 
@@ -38,6 +40,17 @@ public final class TextSparkConfig implements Serializable {
   /** The defaults with {@code key=value} overrides: the usual way tests build a configuration. */
   public static TextSparkConfig withOverrides(String... overrides) {
     return load(List.of(), List.of(overrides));
+  }
+
+  /** This configuration with {@code key=value} overrides on top, validated again (for commands that run others). */
+  public TextSparkConfig overriding(String... overrides) {
+    Config merged = raw;
+    for (String o : overrides) {
+      int eq = o.indexOf('=');
+      merged = ConfigFactory.empty().withValue(o.substring(0, eq).trim(),
+          ConfigValueFactory.fromAnyRef(o.substring(eq + 1))).withFallback(merged);
+    }
+    return new TextSparkConfig(merged);
   }
 
   /** The merged HOCON tree (null after deserialisation on an executor). */

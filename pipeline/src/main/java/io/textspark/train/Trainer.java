@@ -418,14 +418,14 @@ public final class Trainer {
   private void allReduceGradients(Map<String, NDArray> grads) {
     float[] buffer = flatten(grads.values());
     timed(() -> collective.allReduceSum(buffer));
-    unflatten(buffer, grads.values());
+    unflatten(buffer, grads.values(), false);
   }
 
   /** Makes every replica start from rank 0's weights (its fresh head in particular). */
   private void broadcastWeights(BertClassifier model) {
     float[] buffer = flatten(model.parameters().values());
     timed(() -> collective.broadcast(buffer));
-    unflatten(buffer, model.parameters().values());
+    unflatten(buffer, model.parameters().values(), true);
   }
 
   private float[] flatten(java.util.Collection<NDArray> arrays) {
@@ -448,11 +448,26 @@ public final class Trainer {
     return flat;
   }
 
-  private static void unflatten(float[] buffer, java.util.Collection<NDArray> arrays) {
+  /**
+   * Copies {@code buffer} back into the arrays in place. Not with {@code NDArray.set(Buffer)}: on
+   * the CPU that makes the tensor borrow a direct buffer owned by the Java handle, and a gradient
+   * handle is closed after the step while the parameter's gradient lives on, pointing at freed
+   * memory (NaN gradients, then a crash). In-place arithmetic keeps each tensor's own storage.
+   */
+  private static void unflatten(float[] buffer, java.util.Collection<NDArray> arrays, boolean parameters) {
     int offset = 0;
     for (NDArray a : arrays) {
       int n = (int) a.size();
-      a.set(FloatBuffer.wrap(buffer, offset, n).slice());
+      try (NDArray values = a.getManager().create(FloatBuffer.wrap(buffer, offset, n).slice(), a.getShape())) {
+        if (parameters) {
+          // Through a detached view, as the optimizer writes parameters (see AdamW).
+          try (NDArray view = a.stopGradient()) {
+            view.muli(0).addi(values);
+          }
+        } else {
+          a.muli(0).addi(values);
+        }
+      }
       offset += n;
     }
   }
