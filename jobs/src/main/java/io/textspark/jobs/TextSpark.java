@@ -34,7 +34,8 @@ public final class TextSpark {
   static {
     for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize(), new TrainCommands.Train(),
         new TrainCommands.Evaluate(), new ScoreCommands.Score(), new ScoreCommands.Predict(),
-        new TrainCommands.Demo(), new TrainCommands.BenchTrain(), new ScoreCommands.BenchScore())) {
+        new TrainCommands.Demo(), new TrainCommands.BenchTrain(), new ScoreCommands.BenchScore(),
+        new BenchCommands.AllReduce())) {
       COMMANDS.put(c.name(), c);
     }
   }

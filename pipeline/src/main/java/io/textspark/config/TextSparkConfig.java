@@ -1,7 +1,9 @@
 package io.textspark.config;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValueFactory;
 import java.io.Serializable;
 import java.util.List;
 
@@ -61,6 +63,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code bench} section. */
   public BenchConfig bench() {
     return bench;
+  }
+
+  /** This configuration with {@code key=value} overrides on top, validated again (for commands that run others). */
+  public TextSparkConfig overriding(String... overrides) {
+    return with(List.of(overrides));
   }
 
   /** The merged HOCON tree (null after deserialisation on an executor). */

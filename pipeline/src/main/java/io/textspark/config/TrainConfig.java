@@ -1,5 +1,8 @@
 package io.textspark.config;
 
+import java.io.Serializable;
+import java.time.Duration;
+
 /**
  * Settings of the {@code train} command; every default is in {@code conf/textspark.conf}.
  *
@@ -24,6 +27,8 @@ package io.textspark.config;
  * @param resumeFrom {@code last}, {@code best}, a checkpoint path, or empty; default empty
  * @param checkpoint checkpoint retention
  * @param earlyStopping early stopping
+ * @param collectiveTimeout longest wait of a worker in one all-reduce or broadcast; default 5m
+ * @param maxRestarts times a failed multi-worker run restarts from its last checkpoint; default 3
  */
 public record TrainConfig(
     int workers,
@@ -46,7 +51,10 @@ public record TrainConfig(
     boolean fastDevRun,
     String resumeFrom,
     Checkpointing checkpoint,
-    EarlyStopping earlyStopping) {
+    EarlyStopping earlyStopping,
+    Duration collectiveTimeout,
+    int maxRestarts) implements Serializable {
+  private static final long serialVersionUID = 1L;
 
   /**
    * Which checkpoints a run keeps.
@@ -57,7 +65,10 @@ public record TrainConfig(
    * @param saveLast keep the newest checkpoint too; default true
    * @param everySteps extra checkpoint every N steps, 0 for none; default 0
    */
-  public record Checkpointing(String monitor, String mode, int saveTopK, boolean saveLast, long everySteps) {}
+  public record Checkpointing(String monitor, String mode, int saveTopK, boolean saveLast, long everySteps)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
 
   /**
    * When a run stops early.
@@ -67,7 +78,16 @@ public record TrainConfig(
    * @param mode {@code max} or {@code min}; default {@code max}
    * @param minDelta smallest improvement; default 0
    */
-  public record EarlyStopping(int patience, String monitor, String mode, double minDelta) {}
+  public record EarlyStopping(int patience, String monitor, String mode, double minDelta) implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** The same settings resuming from {@code checkpoint} (a path, {@code last}, {@code best}, or empty). */
+  public TrainConfig withResumeFrom(String checkpoint) {
+    return new TrainConfig(workers, outputDir, epochs, maxSteps, batchSize, accumulate, lr, weightDecay, warmupRatio,
+        maxGradNorm, seed, dropout, bucketBatches, valEverySteps, valBatchSize, logEverySteps, threads, fastDevRun,
+        checkpoint, this.checkpoint, earlyStopping, collectiveTimeout, maxRestarts);
+  }
 
   /** Reads and validates the {@code train} section. */
   public static TrainConfig from(Settings s, com.typesafe.config.Config raw) {
@@ -96,7 +116,9 @@ public record TrainConfig(
         new Checkpointing(metric(ck, "monitor"), ck.oneOf("mode", "max", "min"), ck.intIn("save_top_k", -1, 1_000_000),
             ck.bool("save_last"), ck.longIn("every_steps", 0, Long.MAX_VALUE)),
         new EarlyStopping(es.intIn("patience", 0, 1_000_000), metric(es, "monitor"), es.oneOf("mode", "max", "min"),
-            es.doubleIn("min_delta", 0, 1e9)));
+            es.doubleIn("min_delta", 0, 1e9)),
+        s.duration("collective_timeout"),
+        s.intIn("max_restarts", 0, 1000));
   }
 
   private static double positive(double v, String key) {

@@ -17,6 +17,7 @@ public final class BatchPlan {
   // Distinct tags keep the row shuffle stream and the batch-order stream apart.
   private static final long SHUFFLE_STREAM = 0x53485546464c4531L;
   private static final long ORDER_STREAM = 0x4f52444552424154L;
+  private static final long SHARD_STREAM = 0x5348415244534544L;
 
   private BatchPlan() {}
 
@@ -104,6 +105,14 @@ public final class BatchPlan {
     long full = n / window;
     long rest = n % window;
     return (int) (full * bucketBatches + (rest + globalBatch - 1) / globalBatch);
+  }
+
+  /**
+   * The seed shard {@code shard} plans its epochs with: the run's seed itself for shard 0, so a
+   * single worker (one shard) keeps the plans it always had, and independent streams for the others.
+   */
+  public static long shardSeed(long seed, int shard) {
+    return shard == 0 ? seed : mix(mix(seed ^ SHARD_STREAM) + shard);
   }
 
   /**

@@ -78,11 +78,16 @@ public final class Examples {
    * already hold the columns and for tests.
    */
   public static Examples of(int[] idx, int[] label, String[] domain, int[][] ids) {
+    return of(idx, label, domain, ids, "training set");
+  }
+
+  /** Builds a set from parallel arrays, naming it (such as "validation set shard 1") in error messages. */
+  public static Examples of(int[] idx, int[] label, String[] domain, int[][] ids, String setName) {
     if (label.length != idx.length || domain.length != idx.length || ids.length != idx.length) {
       throw new IllegalArgumentException("columns have different lengths: idx " + idx.length
           + ", label " + label.length + ", domain " + domain.length + ", ids " + ids.length);
     }
-    Builder b = new Builder("training set");
+    Builder b = new Builder(setName);
     for (int i = 0; i < idx.length; i++) {
       b.add(idx[i], label[i], domain[i], ids[i]);
     }

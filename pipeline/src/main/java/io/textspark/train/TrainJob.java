@@ -18,22 +18,31 @@ import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * The {@code train} command: checks everything that can be checked before training (data, model,
- * tokenizer match, labels, output location), then fine-tunes with {@link Trainer}.
+ * tokenizer match, labels, output location, task slots), then fine-tunes with {@link Trainer}: on
+ * the driver with {@code train.workers = 1}, or in one barrier stage of N workers with
+ * {@link DistributedTraining}.
  */
 public final class TrainJob {
   private TrainJob() {}
 
-  /** Runs the command; returns the run's summary. */
+  /**
+   * Runs the command; returns the run's summary. {@code listeners} observe a single-worker run; a
+   * multi-worker run trains in executors, where they cannot reach, so it accepts none.
+   */
   public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, List<Trainer.Listener> listeners) {
     TrainConfig cfg = config.train();
     Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
-    if (cfg.workers() != 1) {
-      throw new TextSparkException("train.workers = " + cfg.workers() + " is not supported yet: this version trains"
-          + " on one worker. Set train.workers=1.");
+    if (cfg.workers() > 1) {
+      if (!listeners.isEmpty()) {
+        throw new IllegalArgumentException("listeners only observe train.workers = 1");
+      }
+      DistributedTraining.checkCluster(spark.sparkContext(), cfg.workers(), DistributedTraining.SLOT_WAIT);
     }
     DataLayout layout = new DataLayout(config.data().root());
     Path tokenized = HadoopPaths.qualify(layout.tokenized(), conf);
@@ -61,10 +70,31 @@ public final class TrainJob {
       probeWritable(outputDir, conf);
     }
 
-    Examples train = Examples.fromRows(
-        spark.read().parquet(layout.tokenized("train").toString()).toLocalIterator(), "training set");
-    Examples validation = Examples.fromRows(
-        spark.read().parquet(layout.tokenized("validation").toString()).toLocalIterator(), "validation set");
+    Dataset<Row> trainRows = spark.read().parquet(layout.tokenized("train").toString());
+    Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
+    Trainer.Summary summary;
+    if (cfg.workers() > 1) {
+      System.out.printf(Locale.ROOT, "train: model %s (%d layers, hidden %d), output %s%n", pretrained.reference(),
+          modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), outputDir);
+      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir);
+    } else {
+      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners);
+    }
+    System.out.println("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
+        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
+    System.out.println("train: best " + Trainer.formatMetrics(summary.bestMetrics()));
+    System.out.println(summary.toJson());
+    return summary;
+  }
+
+  /** A single worker: collects the (small) data to the driver and trains there. */
+  private static Trainer.Summary trainOnDriver(TextSparkConfig config, PretrainedModel pretrained,
+      Dataset<Row> trainRows, Dataset<Row> validationRows, Path outputDir, Configuration conf,
+      List<Trainer.Listener> listeners) {
+    TrainConfig cfg = config.train();
+    BertConfig modelConfig = pretrained.config();
+    Examples train = Examples.fromRows(trainRows.toLocalIterator(), "training set");
+    Examples validation = Examples.fromRows(validationRows.toLocalIterator(), "validation set");
     int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
     Engine.getEngine("PyTorch"); // loads libtorch, which the thread setting below needs
     JniUtils.setNumThreads(threads);
@@ -73,12 +103,7 @@ public final class TrainJob {
 
     TrainInputs inputs = new TrainInputs(train, validation, modelConfig, pretrained.weights(),
         pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(), outputDir, conf);
-    Trainer.Summary summary = Trainer.fit(cfg, inputs, Collective.single(), listeners);
-    System.out.println("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
-        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
-    System.out.println("train: best " + Trainer.formatMetrics(summary.bestMetrics()));
-    System.out.println(summary.toJson());
-    return summary;
+    return Trainer.fit(cfg, inputs, Collective.single(), listeners);
   }
 
   /** Fails before training when checkpoints could not be written, naming the folder. */

@@ -1,9 +1,11 @@
 package io.textspark.train;
 
+import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.training.GradientCollector;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -26,6 +28,7 @@ import io.textspark.model.Safetensors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,10 +49,13 @@ import org.apache.hadoop.fs.Path;
  * reseeded before every micro-batch from seed, step and micro-batch). A run resumed from a
  * checkpoint therefore continues exactly as if it had not stopped.
  *
- * <p>With several workers, each trains on its own shard of every epoch's plan and gradients are
- * summed through the {@link Collective}; losses are divided by the number of rows in the whole
- * optimizer step across all workers, so N workers with k micro-batches of b rows compute the same
- * update as one worker with one batch of N·k·b rows. Rank 0 alone writes checkpoints and logs.
+ * <p>With several workers, each holds one shard of the training set ({@link Sharding}), plans its
+ * steps from it ({@link ShardPlan}) and sums gradients with the others through the
+ * {@link Collective} once per optimizer step; losses are divided by the number of rows in the whole
+ * step across all workers, so N workers with k micro-batches of b rows compute the same update as
+ * one worker with one batch of the same N·k·b rows. Replicas start from rank 0's weights and stay
+ * identical because every worker applies the same summed gradients. Rank 0 alone writes checkpoints
+ * and logs, including every rank's step and all-reduce times so that stragglers show.
  */
 public final class Trainer {
   /** File names inside a checkpoint. */
@@ -107,6 +113,22 @@ public final class Trainer {
       o.addProperty("samples_per_second", samplesPerSecond);
       return o;
     }
+
+    /** Reads a summary back from {@link #toJson()}, as the driver does with rank 0's. */
+    public static Summary fromJson(JsonObject o) {
+      return new Summary(o.get("best_checkpoint").getAsString(), metricsOf(o.getAsJsonObject("best_metrics")),
+          metricsOf(o.getAsJsonObject("last_metrics")), o.get("global_step").getAsLong(),
+          o.get("epochs_completed").getAsInt(), o.get("stopped_early").getAsBoolean(), o.get("seconds").getAsDouble(),
+          o.get("samples_per_second").getAsDouble());
+    }
+
+    private static Map<String, Double> metricsOf(JsonObject o) {
+      Map<String, Double> m = new LinkedHashMap<>();
+      for (Map.Entry<String, JsonElement> e : o.entrySet()) {
+        m.put(e.getKey(), e.getValue().getAsDouble());
+      }
+      return m;
+    }
   }
 
   private final TrainConfig cfg;
@@ -115,24 +137,52 @@ public final class Trainer {
   private final List<Listener> listeners;
   private final boolean writer;
   private final BertConfig modelConfig;
+  private final Device device;
+  private final ShardPlan plan;
+  // The flat buffer gradients are summed in, reused by every step.
+  private float[] flat;
+  // Seconds this worker spent inside collective calls since it last reported its timings.
+  private double collectiveSeconds;
 
-  private Trainer(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners) {
+  private Trainer(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners, Device device) {
     this.cfg = cfg;
     this.in = in;
     this.collective = collective;
     this.listeners = listeners;
     this.writer = collective.rank() == 0 && !cfg.fastDevRun();
     this.modelConfig = withDropout(in.modelConfig(), cfg.dropout());
+    this.device = device;
+    Sharding sharding = in.sharding();
+    boolean ownShard = sharding.held().length == 1 && sharding.shards() == collective.size()
+        && sharding.held()[0] == collective.rank();
+    boolean allShards = collective.size() == 1 && sharding.held().length == sharding.shards();
+    if (!ownShard && !allShards) {
+      throw new IllegalArgumentException("worker " + collective.rank() + " of " + collective.size() + " cannot hold "
+          + sharding + ": each worker holds its own shard, or a single worker holds all of them");
+    }
+    int global = collective.size() * cfg.accumulate() * cfg.batchSize();
+    if (global % sharding.shards() != 0) {
+      throw new IllegalArgumentException("a global batch of " + global + " rows does not split into "
+          + sharding.shards() + " equal shard batches");
+    }
+    this.plan = new ShardPlan(in.train(), sharding, global / sharding.shards(), cfg.accumulate(), cfg.seed(),
+        cfg.bucketBatches());
   }
 
   /** Trains with {@code cfg} from {@code in}; returns the run's summary. */
   public static Summary fit(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners) {
-    return new Trainer(cfg, in, collective, listeners).run();
+    return fit(cfg, in, collective, listeners, null);
   }
 
-  /** Optimizer steps per epoch for {@code n} training rows. */
+  /** Trains on {@code device} (null: the engine's default device); returns the run's summary. */
+  public static Summary fit(
+      TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners, Device device) {
+    return new Trainer(cfg, in, collective, listeners, device).run();
+  }
+
+  /** Optimizer steps per epoch for {@code n} training rows, cut into {@code train.workers} shards. */
   public static long stepsPerEpoch(TrainConfig cfg, int n) {
-    return BatchPlan.stepsPerEpoch(n, globalBatch(cfg), cfg.bucketBatches());
+    return ShardPlan.stepsPerEpoch(n, cfg.workers(), cfg.accumulate() * cfg.batchSize(), cfg.bucketBatches());
   }
 
   /** Rows per optimizer step: workers × accumulate × batch size. */
@@ -156,16 +206,23 @@ public final class Trainer {
       store.cleanupStaging();
     }
     long started = System.nanoTime();
-    try (NDManager root = NDManager.newBaseManager();
+    try (NDManager root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
         RunLogs logs = writer ? RunLogs.open(new Path(in.outputDir(), "logs"), in.hadoopConf()) : RunLogs.none()) {
       State state = resumeFrom == null ? State.fresh() : State.read(resumeFrom);
+      if (resumeFrom != null && state.position > 0 && state.shards != in.sharding().shards()) {
+        throw new TextSparkException("checkpoint " + resumeFrom.path() + " stopped in the middle of an epoch of a run"
+            + " with " + state.shards + " worker(s); its data order only exists with that many. Resume it with"
+            + " train.workers=" + state.shards + ", or resume from a checkpoint written at the end of an epoch.");
+      }
       Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, MODEL_FILE);
       BertClassifier model = BertClassifier.load(root, modelConfig, weights, cfg.seed());
       AdamW optimizer = new AdamW(root, cfg.weightDecay());
       if (resumeFrom != null) {
         loadOptimizer(optimizer, model, resumeFrom, state.globalStep);
-        System.out.println("train: resumed from " + resumeFrom.path() + " (epoch " + (state.epoch + 1) + ", step "
-            + state.globalStep + ", batch " + state.position + " of the epoch)");
+        if (collective.rank() == 0) {
+          System.out.println("train: resumed from " + resumeFrom.path() + " (epoch " + (state.epoch + 1) + ", step "
+              + state.globalStep + ", batch " + state.position + " of the epoch)");
+        }
       } else if (collective.size() > 1) {
         broadcastWeights(model);
       }
@@ -177,9 +234,9 @@ public final class Trainer {
   private Summary loop(
       NDManager root, BertClassifier model, AdamW optimizer, CheckpointStore store, RunLogs logs, State state,
       long started) {
-    Examples train = in.train();
-    long stepsPerEpoch = stepsPerEpoch(cfg, train.size());
-    long totalSteps = totalSteps(cfg, train.size());
+    long stepsPerEpoch = plan.stepsPerEpoch();
+    long planned = (long) cfg.epochs() * stepsPerEpoch;
+    long totalSteps = cfg.maxSteps() > 0 ? Math.min(planned, cfg.maxSteps()) : planned;
     LrSchedule schedule = new LrSchedule(cfg.lr(), (long) Math.ceil(cfg.warmupRatio() * totalSteps), totalSteps);
     Examples validation = cfg.fastDevRun() ? firstRows(in.validation(), cfg.valBatchSize()) : in.validation();
     Map<String, Double> lastMetrics = state.lastMetrics;
@@ -188,22 +245,26 @@ public final class Trainer {
     double trainSeconds = 0;
     if (collective.rank() == 0) {
       System.out.printf(Locale.ROOT, "train: %d rows, %d workers x %d accumulated x %d rows per step, %d steps per"
-          + " epoch, %d epochs (%d steps)%s%n", train.size(), collective.size(), cfg.accumulate(), cfg.batchSize(),
+          + " epoch, %d epochs (%d steps)%s%n", in.sharding().totalRows(), collective.size(), cfg.accumulate(), cfg.batchSize(),
           stepsPerEpoch, cfg.epochs(), totalSteps, cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
     }
     for (int epoch = state.epoch; epoch < cfg.epochs() && !stop; epoch++) {
-      List<int[]> plan = BatchPlan.steps(train, globalBatch(cfg), cfg.seed(), epoch, cfg.bucketBatches());
+      List<List<int[]>> steps = plan.epoch(epoch);
       int position = epoch == state.epoch ? state.position : 0;
       long windowStart = System.nanoTime();
       long windowRows = 0;
       double windowLoss = 0;
       long windowSteps = 0;
-      while (position < plan.size() && !stop) {
-        List<int[]> micro = BatchPlan.microBatches(plan.get(position), collective.rank(), collective.size(),
-            cfg.accumulate());
+      double timedSeconds = 0;
+      long timedSteps = 0;
+      collectiveSeconds = 0;
+      while (position < steps.size() && !stop) {
+        List<int[]> micro = steps.get(position);
         long stepStart = System.nanoTime();
         StepResult step = step(root, model, optimizer, micro, schedule.at(state.globalStep), state.globalStep);
         trainSeconds += (System.nanoTime() - stepStart) / 1e9;
+        timedSeconds += step.seconds;
+        timedSteps++;
         trainedRows += step.localRows;
         windowRows += step.localRows;
         windowLoss += step.meanLoss;
@@ -221,10 +282,17 @@ public final class Trainer {
           scalars.put("train/samples_per_sec", step.localRows * collective.size() / Math.max(1e-9, step.seconds));
           logs.scalars(scalars, state.globalStep, epoch, "train");
         }
-        boolean last = position >= plan.size();
+        boolean last = position >= steps.size();
         boolean hitMax = cfg.maxSteps() > 0 && state.globalStep >= cfg.maxSteps();
         if (cfg.fastDevRun()) {
           stop = true;
+        }
+        if (state.globalStep % cfg.logEverySteps() == 0 || last || stop || hitMax) {
+          // Every worker reaches this point at the same step, so the timing exchange is itself collective.
+          reportTimings(timedSeconds / timedSteps, collectiveSeconds / timedSteps, state.globalStep, epoch, logs);
+          collectiveSeconds = 0;
+          timedSeconds = 0;
+          timedSteps = 0;
         }
         if (collective.rank() == 0 && (state.globalStep % cfg.logEverySteps() == 0 || last || stop || hitMax)) {
           double secs = (System.nanoTime() - windowStart) / 1e9;
@@ -257,9 +325,9 @@ public final class Trainer {
           checkpoint(store, model, optimizer, state, null, logs);
         }
       }
-      if (position >= plan.size() || stop) {
+      if (position >= steps.size() || stop) {
         lastMetrics = validate(root, model, validation, state, epoch, logs);
-        boolean finished = position >= plan.size();
+        boolean finished = position >= steps.size();
         state.epoch = finished ? epoch + 1 : epoch;
         state.position = finished ? 0 : position;
         if (earlyStop(state, lastMetrics)) {
@@ -296,7 +364,7 @@ public final class Trainer {
       localRows += batch.length;
     }
     double[] rows = {localRows};
-    collective.allReduceSum(rows);
+    timed(() -> collective.allReduceSum(rows));
     double ceSum = 0;
     int numLabels = modelConfig.numLabels();
     try (NDManager step = root.newSubManager()) {
@@ -306,17 +374,24 @@ public final class Trainer {
         }
         Engine.getInstance().setRandomSeed(dropoutSeed(cfg.seed(), globalStep, j, collective.rank()));
         PaddedBatch batch = PaddedBatch.of(train, micro.get(j));
-        try (NDManager mb = step.newSubManager();
-            GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        // Not DJL's GradientCollector: it allows one open collector per JVM, and the workers that
+        // share an executor (or a local-mode run) train at the same time. Grad mode is per thread.
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try (NDManager mb = step.newSubManager()) {
           NDArray logits = model.logits(batch.inputIdsArray(mb), batch.attentionMaskArray(mb), true);
           NDArray ce = logits.logSoftmax(1).mul(batch.labelsArray(mb).oneHot(numLabels)).sum().neg();
           ceSum += ce.getFloat();
-          collector.backward(ce.div(rows[0]));
+          NDArray scaled = ce.div(rows[0]);
+          JniUtils.backward((PtNDArray) scaled, (PtNDArray) mb.ones(scaled.getShape(), scaled.getDataType()), false,
+              false);
+        } finally {
+          JniUtils.setGradMode(gradMode);
         }
       }
-      if (localRows == 0) {
-        model.zeroGradients(); // this worker had no rows: it contributes zeros to the sum
-      }
+      // A worker without rows in this step (a smaller shard's missing last batch) ran no backward
+      // pass: its gradients are still zero from the previous step, or, before its first backward
+      // pass, do not exist yet, and gradients() then hands out zeros. Either way it adds zeros.
       Map<String, NDArray> grads = model.gradients(step);
       if (collective.size() > 1) {
         allReduceGradients(grads);
@@ -332,44 +407,114 @@ public final class Trainer {
       }
       model.zeroGradients();
       double[] loss = {ceSum};
-      collective.allReduceSum(loss);
+      timed(() -> collective.allReduceSum(loss));
       return new StepResult(loss[0] / rows[0], lr, norm, localRows, (System.nanoTime() - stepStart) / 1e9);
     }
   }
 
   private record StepResult(double meanLoss, double lr, double gradNorm, long localRows, double seconds) {}
 
-  /** Sums every worker's gradients in place, through one flat buffer. */
+  /** Sums every worker's gradients in place, through one flat buffer (one collective call per step). */
   private void allReduceGradients(Map<String, NDArray> grads) {
-    int total = 0;
-    for (NDArray g : grads.values()) {
-      total += (int) g.size();
-    }
-    float[] flat = new float[total];
-    int offset = 0;
-    for (NDArray g : grads.values()) {
-      float[] values = g.toFloatArray();
-      System.arraycopy(values, 0, flat, offset, values.length);
-      offset += values.length;
-    }
-    collective.allReduceSum(flat);
-    offset = 0;
-    for (NDArray g : grads.values()) {
-      int n = (int) g.size();
-      float[] values = new float[n];
-      System.arraycopy(flat, offset, values, 0, n);
-      g.set(values);
-      offset += n;
-    }
+    float[] buffer = flatten(grads.values());
+    timed(() -> collective.allReduceSum(buffer));
+    unflatten(buffer, grads.values(), false);
   }
 
   /** Makes every replica start from rank 0's weights (its fresh head in particular). */
   private void broadcastWeights(BertClassifier model) {
-    for (NDArray p : model.parameters().values()) {
-      float[] values = p.toFloatArray();
-      collective.broadcast(values);
-      p.set(values);
+    float[] buffer = flatten(model.parameters().values());
+    timed(() -> collective.broadcast(buffer));
+    unflatten(buffer, model.parameters().values(), true);
+  }
+
+  private float[] flatten(java.util.Collection<NDArray> arrays) {
+    long total = 0;
+    for (NDArray a : arrays) {
+      total += a.size();
     }
+    if (total > Integer.MAX_VALUE - 8) {
+      throw new TextSparkException("the model has " + total + " parameters, more than one flat buffer holds");
+    }
+    if (flat == null || flat.length != total) {
+      flat = new float[(int) total];
+    }
+    int offset = 0;
+    for (NDArray a : arrays) {
+      float[] values = a.toFloatArray();
+      System.arraycopy(values, 0, flat, offset, values.length);
+      offset += values.length;
+    }
+    return flat;
+  }
+
+  /**
+   * Copies {@code buffer} back into the arrays in place. Not with {@code NDArray.set(Buffer)}: on
+   * the CPU that makes the tensor borrow a direct buffer owned by the Java handle, and a gradient
+   * handle is closed after the step while the parameter's gradient lives on, pointing at freed
+   * memory (NaN gradients, then a crash). In-place arithmetic keeps each tensor's own storage.
+   */
+  private static void unflatten(float[] buffer, java.util.Collection<NDArray> arrays, boolean parameters) {
+    int offset = 0;
+    for (NDArray a : arrays) {
+      int n = (int) a.size();
+      try (NDArray values = a.getManager().create(FloatBuffer.wrap(buffer, offset, n).slice(), a.getShape())) {
+        if (parameters) {
+          // Through a detached view, as the optimizer writes parameters (see AdamW).
+          try (NDArray view = a.stopGradient()) {
+            view.muli(0).addi(values);
+          }
+        } else {
+          a.muli(0).addi(values);
+        }
+      }
+      offset += n;
+    }
+  }
+
+  /** Runs a collective call, adding its wall time (waiting for slower workers included) to this worker's tally. */
+  private void timed(Runnable call) {
+    long start = System.nanoTime();
+    try {
+      call.run();
+    } finally {
+      collectiveSeconds += (System.nanoTime() - start) / 1e9;
+    }
+  }
+
+  /**
+   * Gathers every worker's mean step time and time in collective calls since the last report; rank 0
+   * prints them and logs them, so a straggler (long steps, short waits) stands out from workers that
+   * wait for it (short steps, long waits).
+   */
+  private void reportTimings(double stepSeconds, double allReduceSeconds, long globalStep, int epoch, RunLogs logs) {
+    int n = collective.size();
+    if (n == 1) {
+      return;
+    }
+    double[] times = new double[2 * n];
+    times[2 * collective.rank()] = stepSeconds;
+    times[2 * collective.rank() + 1] = allReduceSeconds;
+    collective.allReduceSum(times);
+    if (collective.rank() != 0) {
+      return;
+    }
+    Map<String, Double> scalars = new LinkedHashMap<>();
+    StringBuilder steps = new StringBuilder();
+    StringBuilder waits = new StringBuilder();
+    double share = 0;
+    for (int r = 0; r < n; r++) {
+      scalars.put("time/step_seconds/rank" + r, times[2 * r]);
+      scalars.put("time/allreduce_seconds/rank" + r, times[2 * r + 1]);
+      steps.append(String.format(Locale.ROOT, " %.3f", times[2 * r]));
+      waits.append(String.format(Locale.ROOT, " %.3f", times[2 * r + 1]));
+      share += times[2 * r + 1] / Math.max(1e-12, times[2 * r]) / n;
+    }
+    if (writer) {
+      logs.scalars(scalars, globalStep, epoch, "train");
+    }
+    System.out.printf(Locale.ROOT, "  step %d per rank: step s%s | all-reduce s%s (%.1f%% of step time)%n",
+        globalStep, steps, waits, 100 * share);
   }
 
   /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
@@ -552,6 +697,7 @@ public final class Trainer {
     int epoch;
     int position;
     long globalStep;
+    int shards = 1;
     boolean stopped;
     Double bestMonitored;
     int badValidations;
@@ -574,6 +720,7 @@ public final class Trainer {
       s.epoch = o.get("epoch").getAsInt();
       s.position = o.get("position").getAsInt();
       s.globalStep = o.get("global_step").getAsLong();
+      s.shards = o.has("shards") ? o.get("shards").getAsInt() : 1;
       s.stopped = o.has("stopped") && o.get("stopped").getAsBoolean();
       s.bestMonitored = o.has("early_stopping_best") ? o.get("early_stopping_best").getAsDouble() : null;
       s.badValidations = o.has("early_stopping_wait") ? o.get("early_stopping_wait").getAsInt() : 0;
@@ -595,9 +742,11 @@ public final class Trainer {
       o.addProperty("epoch", epoch);
       o.addProperty("position", position);
       o.addProperty("global_step", globalStep);
+      o.addProperty("shards", in.sharding().shards());
       o.addProperty("stopped", stopped);
       o.addProperty("seed", cfg.seed());
-      o.addProperty("data_order", "BatchPlan(seed, epoch); dropout seed from (seed, step, micro-batch, rank)");
+      o.addProperty("data_order", "row p (idx order) in shard p mod shards; per shard BatchPlan(shard seed, epoch);"
+          + " dropout seed from (seed, step, micro-batch, rank)");
       if (bestMonitored != null) {
         o.addProperty("early_stopping_best", bestMonitored);
       }

@@ -21,10 +21,15 @@ import java.util.Random;
  */
 public final class TinyBert {
   /** The architecture: MiniLM's vocabulary and positions, everything else as small as it goes. */
-  public static final BertConfig CONFIG = new BertConfig(32, 2, 2, 64, "gelu", 0.1, 0.1, 128, 2, 30522, 1e-12, 0,
+  public static final BertConfig CONFIG = new BertConfig(32, 2, 2, 64, "gelu", 0.1, 0.1, 512, 2, 30522, 1e-12, 0,
       0.02, BertConfig.DEFAULT_LABELS);
 
   private TinyBert() {}
+
+  /** Same as {@link #writeFolder}. */
+  public static Path write(Path dir, long seed) throws IOException {
+    return writeFolder(dir, seed);
+  }
 
   /** Writes {@code config.json}, {@code tokenizer.json} and {@code model.safetensors} into {@code dir}. */
   public static Path writeFolder(Path dir, long seed) throws IOException {

@@ -1,0 +1,165 @@
+package io.textspark.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+import io.textspark.collective.BarrierRendezvous;
+import io.textspark.collective.RingCollective;
+import io.textspark.config.TrainConfig;
+import io.textspark.model.BertConfig;
+import io.textspark.model.Safetensors;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.TaskKilledException;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.resource.ResourceInformation;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * One task of the training barrier stage: a worker with its own model replica. It turns its
+ * partition (its shard of the training and validation rows) into {@link Examples}, binds to its
+ * GPU or to {@code spark.task.cpus} CPU threads, joins the ring, trains, and leaves the ring in
+ * {@code finally}. Rank 0 returns the run's summary as JSON; the other ranks return nothing.
+ */
+final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<ShardRow>, scala.collection.Iterator<String>>
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final TrainConfig cfg;
+  private final int totalTrainRows;
+  private final Broadcast<byte[]> weights;
+  private final String modelConfigJson;
+  private final byte[] tokenizerJson;
+  private final String modelReference;
+  private final String resolvedConfig;
+  private final String outputDir;
+  private final HadoopConf hadoopConf;
+  private final long token;
+  private final int attempt;
+
+  /**
+   * @param cfg the run's settings, with {@code resume_from} set to this attempt's checkpoint
+   * @param weights the pretrained weights as safetensors bytes, shipped once per executor
+   * @param token the number that admits this attempt's tasks, and only them, into the ring
+   * @param attempt 0 for the first run of the stage, then 1, 2, ... for restarts
+   */
+  TrainWorker(TrainConfig cfg, int totalTrainRows, Broadcast<byte[]> weights, BertConfig modelConfig,
+      byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf,
+      long token, int attempt) {
+    this.cfg = cfg;
+    this.totalTrainRows = totalTrainRows;
+    this.weights = weights;
+    this.modelConfigJson = modelConfig.toJson();
+    this.tokenizerJson = tokenizerJson;
+    this.modelReference = modelReference;
+    this.resolvedConfig = resolvedConfig;
+    this.outputDir = outputDir.toString();
+    this.hadoopConf = new HadoopConf(hadoopConf);
+    this.token = token;
+    this.attempt = attempt;
+  }
+
+  @Override
+  public scala.collection.Iterator<String> apply(scala.collection.Iterator<ShardRow> partition) {
+    return CollectionConverters.asScala(run(CollectionConverters.asJava(partition)));
+  }
+
+  private Iterator<String> run(Iterator<ShardRow> rows) {
+    BarrierTaskContext context = BarrierTaskContext.get();
+    int rank = context.partitionId();
+    int workers = context.numPartitions();
+    List<ShardRow> train = new ArrayList<>();
+    List<ShardRow> validation = new ArrayList<>();
+    rows.forEachRemaining(r -> (r.validation() ? validation : train).add(r));
+    Examples trainRows = ShardRow.toExamples(train, "training set shard " + rank);
+    Examples validationRows = ShardRow.toExamples(validation, "validation set shard " + rank);
+    train.clear();
+    validation.clear();
+
+    Device device = device(context);
+    Engine.getEngine("PyTorch");
+    int threads = cfg.threads() > 0 ? cfg.threads() : context.cpus();
+    JniUtils.setNumThreads(threads);
+    System.out.printf(Locale.ROOT, "train: rank %d of %d (attempt %d) on %s with %d PyTorch threads: %d training and %d"
+        + " validation rows%n", rank, workers, attempt, device, threads, trainRows.size(), validationRows.size());
+
+    Map<String, Safetensors.Tensor> pretrained =
+        Safetensors.read(new ByteArrayInputStream(weights.value()), modelReference + " (broadcast)");
+    TrainInputs inputs = new TrainInputs(trainRows, validationRows, BertConfig.parse(modelConfigJson), pretrained,
+        tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get(),
+        Sharding.one(rank, workers, totalTrainRows));
+    List<Trainer.Listener> listeners = List.of(stopWhenKilled(context), FaultInjection.fromSystemProperty(rank,
+        attempt));
+    RingCollective ring = BarrierRendezvous.join(context, cfg.collectiveTimeout(), token);
+    try {
+      Trainer.Summary summary = Trainer.fit(cfg, inputs, ring, listeners, device);
+      return rank == 0 ? List.of(summary.toJson().toString()).iterator() : Collections.emptyIterator();
+    } finally {
+      try {
+        ring.close();
+      } catch (RuntimeException e) {
+        System.err.println("train: rank " + rank + ": closing the ring failed: " + e);
+      }
+    }
+  }
+
+  /** The GPU Spark assigned to this task ({@code spark.task.resource.gpu.amount}), else the CPU. */
+  private static Device device(BarrierTaskContext context) {
+    ResourceInformation gpus = context.resourcesJMap().get("gpu");
+    if (gpus == null || gpus.addresses().length == 0) {
+      return Device.cpu();
+    }
+    return Device.gpu(Integer.parseInt(gpus.addresses()[0].trim()));
+  }
+
+  /** Ends the worker between steps once Spark has killed the stage, instead of at its next collective call. */
+  private static Trainer.Listener stopWhenKilled(BarrierTaskContext context) {
+    return new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        if (context.isInterrupted()) {
+          scala.Option<String> reason = context.getKillReason();
+          throw new TaskKilledException(reason.isDefined() ? reason.get() : "killed");
+        }
+      }
+    };
+  }
+
+  /** A Hadoop configuration that travels with the task (Configuration itself is not serializable). */
+  private static final class HadoopConf implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private transient Configuration conf;
+
+    HadoopConf(Configuration conf) {
+      this.conf = conf;
+    }
+
+    Configuration get() {
+      return conf;
+    }
+
+    private void writeObject(ObjectOutputStream out) throws IOException {
+      out.defaultWriteObject();
+      conf.write(out);
+    }
+
+    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
+      in.defaultReadObject();
+      conf = new Configuration(false);
+      conf.readFields(in);
+    }
+  }
+}

@@ -1,0 +1,251 @@
+package io.textspark.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.textspark.TextSparkException;
+import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.collective.Collective;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.data.DataLayout;
+import io.textspark.data.DownloadJob;
+import io.textspark.data.TokenizeJob;
+import io.textspark.model.PretrainedModel;
+import io.textspark.model.Safetensors;
+import io.textspark.testing.Shared;
+import io.textspark.testing.SharedSpark;
+import io.textspark.testing.TinyBert;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Multi-worker training through the train command on local[2]: two barrier tasks, real CoLA
+ * shards, a tiny random BERT with MiniLM's tokenizer, the TCP ring between the tasks.
+ */
+class DistributedTrainingTest {
+  @TempDir static Path shared;
+  @TempDir Path tmp;
+  private static Path model;
+  private final SparkSession spark = SharedSpark.get();
+
+  @BeforeAll
+  static void data() throws IOException {
+    TextSparkConfig tokenize = TextSparkConfig.load(List.of(), List.of("data.url=" + Shared.colaZip().toUri(),
+        "data.root=" + shared.resolve("data"), "model.name=" + Shared.miniLm()));
+    DownloadJob.run(SharedSpark.get(), tokenize);
+    TokenizeJob.run(SharedSpark.get(), tokenize);
+    model = TinyBert.write(shared.resolve("tiny-bert"), 3);
+  }
+
+  private static TextSparkConfig config(Path run, String... more) {
+    List<String> all = new ArrayList<>(List.of("data.root=" + shared.resolve("data"), "model.name=" + model,
+        "train.output_dir=" + run, "train.threads=1", "train.lr=1e-3", "train.seed=5", "train.dropout=0",
+        "train.bucket_batches=4", "train.log_every_steps=1000", "train.val_batch_size=256",
+        "train.collective_timeout=60s"));
+    all.addAll(List.of(more));
+    return TextSparkConfig.load(List.of(), all);
+  }
+
+  private static Checkpoint last(Path run) {
+    return new CheckpointStore(new org.apache.hadoop.fs.Path(run.resolve("checkpoints").toUri()),
+        new Configuration()).last().orElseThrow();
+  }
+
+  private static Map<String, float[]> weights(Checkpoint c) throws IOException {
+    try (InputStream in = c.open(Trainer.MODEL_FILE)) {
+      Map<String, float[]> out = new LinkedHashMap<>();
+      Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
+      return out;
+    }
+  }
+
+  private static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
+    assertEquals(a.keySet(), b.keySet());
+    double max = 0;
+    for (String k : a.keySet()) {
+      for (int i = 0; i < a.get(k).length; i++) {
+        max = Math.max(max, Math.abs(a.get(k)[i] - b.get(k)[i]));
+      }
+    }
+    return max;
+  }
+
+  /** Runs {@code body} while echoing and recording what it prints. */
+  private static <T> T printed(StringBuilder into, Supplier<T> body) {
+    PrintStream original = System.out;
+    ByteArrayOutputStream copy = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(new OutputStream() {
+      @Override
+      public void write(int b) {
+        original.write(b);
+        copy.write(b);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) {
+        original.write(b, off, len);
+        copy.write(b, off, len);
+      }
+    }, true, StandardCharsets.UTF_8));
+    try {
+      return body.get();
+    } finally {
+      System.setOut(original);
+      into.append(copy.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void twoWorkersWithTwoMicroBatchesOfEightGiveTheWeightsOfOneWorkerWithBatchesOf32() throws IOException {
+    Path dist = tmp.resolve("dist");
+    StringBuilder out = new StringBuilder();
+    Trainer.Summary s = printed(out, () -> TrainJob.run(spark, config(dist, "train.workers=2", "train.accumulate=2",
+        "train.batch_size=8", "train.max_steps=6"), List.of()));
+    assertEquals(6, s.globalStep());
+    assertTrue(out.toString().contains("per rank: step s"), "per-rank timings are logged");
+
+    // The reference: one worker, no accumulation, batches of 32, holding both shards so that its
+    // step t is exactly the union of the two workers' step t.
+    TextSparkConfig ref = config(tmp.resolve("ref"), "train.workers=1", "train.accumulate=1", "train.batch_size=32",
+        "train.max_steps=6");
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    DataLayout layout = new DataLayout(ref.data().root());
+    Examples train = Examples.fromRows(spark.read().parquet(layout.tokenized("train").toString()).toLocalIterator());
+    Examples validation = Examples.fromRows(
+        spark.read().parquet(layout.tokenized("validation").toString()).toLocalIterator(), "validation set");
+    PretrainedModel pretrained = PretrainedModel.load(model.toString(), ref.model(), conf);
+    TrainInputs inputs = new TrainInputs(train, validation, pretrained.config(), pretrained.weights(),
+        pretrained.tokenizerJson(), pretrained.reference(), ref.renderedJson(),
+        new org.apache.hadoop.fs.Path(tmp.resolve("ref").toUri()), conf, Sharding.all(2, train.size()));
+    Trainer.Summary r = Trainer.fit(ref.train(), inputs, Collective.single(), List.of());
+    assertEquals(6, r.globalStep());
+
+    Map<String, float[]> distWeights = weights(last(dist));
+    double diff = maxDiff(distWeights, weights(last(tmp.resolve("ref"))));
+    System.out.println("parity: 2 workers x 2 x 8 vs 1 x 1 x 32 after 6 steps: max abs weight difference " + diff);
+    assertTrue(diff < 1e-5, "max abs weight difference " + diff);
+    Map<String, float[]> initial = new LinkedHashMap<>();
+    TinyBert.encoderWeights(3).forEach((k, v) -> initial.put(k, v.toFloatArray()));
+    double moved = 0;
+    for (String k : initial.keySet()) {
+      for (int i = 0; i < initial.get(k).length; i++) {
+        moved = Math.max(moved, Math.abs(initial.get(k)[i] - distWeights.get(k)[i]));
+      }
+    }
+    assertTrue(moved > 1e-3, "training moved the weights (by at most " + moved + "), so the comparison means something");
+    assertEquals(s.lastMetrics().get("val/count"), 1043, 1e-9, "validation counts summed over both shards");
+    assertEquals(s.lastMetrics().get("val/accuracy"), r.lastMetrics().get("val/accuracy"), 1e-9);
+  }
+
+  @Test
+  void aWorkerFailureRestartsFromTheLastCheckpointAndEndsWithTheWeightsOfAnUnfailedRun() throws IOException {
+    String[] common = {"train.workers=2", "train.batch_size=16", "train.max_steps=7", "train.checkpoint.every_steps=2",
+        "train.max_restarts=1"};
+    Path clean = tmp.resolve("clean");
+    TrainJob.run(spark, config(clean, common), List.of());
+
+    Path failed = tmp.resolve("failed");
+    StringBuilder out = new StringBuilder();
+    System.setProperty(FaultInjection.PROPERTY, "rank=1,step=5,attempt=0,action=throw");
+    Trainer.Summary s;
+    try {
+      s = printed(out, () -> TrainJob.run(spark, config(failed, common), List.of()));
+    } finally {
+      System.clearProperty(FaultInjection.PROPERTY);
+    }
+    String console = out.toString();
+    assertTrue(console.contains("train: the barrier stage failed: injected fault"), console);
+    assertTrue(console.contains("train: restart 1 of 1 (train.max_restarts) from checkpoint"), console);
+    assertTrue(console.contains("(step 4)"), "the newest checkpoint before the failure: " + console);
+    assertEquals(7, s.globalStep());
+    double diff = maxDiff(weights(last(clean)), weights(last(failed)));
+    System.out.println("recovery: failed at step 5, resumed from step 4: max abs weight difference to the unfailed"
+        + " run " + diff);
+    assertEquals(0.0, diff, "steps 5 to 7 recomputed exactly, none skipped or applied twice");
+  }
+
+  @Test
+  void aStalledWorkerFailsTheRunWithinTheCollectiveTimeoutNamingIt() {
+    Path run = tmp.resolve("stalled");
+    System.setProperty(FaultInjection.PROPERTY, "rank=1,step=2,attempt=0,action=stall");
+    long start = System.nanoTime();
+    TextSparkException e;
+    try {
+      e = assertThrows(TextSparkException.class, () -> TrainJob.run(spark, config(run, "train.workers=2",
+          "train.batch_size=16", "train.max_steps=5", "train.max_restarts=0", "train.collective_timeout=3s"),
+          List.of()));
+    } finally {
+      System.clearProperty(FaultInjection.PROPERTY);
+    }
+    long seconds = (System.nanoTime() - start) / 1_000_000_000;
+    assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not start"), e.getMessage());
+    assertTrue(e.getMessage().contains("train.max_restarts = 0"), e.getMessage());
+    assertTrue(seconds < 60, "failed after " + seconds + " s");
+  }
+
+  @Test
+  void refusesMoreWorkersThanTaskSlotsBeforeWritingAnything() {
+    Path run = tmp.resolve("too-many");
+    TextSparkException e = assertThrows(TextSparkException.class,
+        () -> TrainJob.run(spark, config(run, "train.workers=3"), List.of()));
+    assertTrue(e.getMessage().contains("needs 3 task slots") && e.getMessage().contains("offers 2"), e.getMessage());
+    assertTrue(e.getMessage().contains("--master local[3]"), e.getMessage());
+    assertFalse(Files.exists(run));
+  }
+
+  @Test
+  void refusesDynamicAllocationAndTooFewClusterSlotsWithTheFix() {
+    SparkConf dynamic = new SparkConf().set("spark.dynamicAllocation.enabled", "true");
+    TextSparkException e = assertThrows(TextSparkException.class,
+        () -> DistributedTraining.checkCluster(dynamic, "yarn", () -> 8, 2, Duration.ZERO));
+    assertTrue(e.getMessage().contains("spark.dynamicAllocation.enabled=false"), e.getMessage());
+
+    long start = System.nanoTime();
+    e = assertThrows(TextSparkException.class, () -> DistributedTraining.checkCluster(new SparkConf(),
+        "spark://127.0.0.1:7077", () -> 1, 2, Duration.ofSeconds(1)));
+    assertTrue(e.getMessage().contains("offers 1") && e.getMessage().contains("--total-executor-cores"),
+        e.getMessage());
+    assertTrue((System.nanoTime() - start) / 1_000_000 >= 1000, "a cluster gets time to register executors");
+    assertEquals(4, DistributedTraining.checkCluster(new SparkConf(), "spark://h:7077", () -> 4, 4, Duration.ZERO));
+  }
+
+  @Test
+  void restartsAfterCrashesButNotAfterErrorsTheUserMustFix() {
+    Exception lost = new org.apache.spark.SparkException("Job aborted due to stage failure: Could not recover from a"
+        + " failed barrier ResultStage. Most recent failure reason: Stage failed because barrier task ResultTask(3, 1)"
+        + " finished unsuccessfully.\nExecutorLostFailure (executor 1 exited caused by one of the running tasks)"
+        + " Reason: Command exited with code 137\n");
+    assertTrue(DistributedTraining.restartable(lost));
+    assertTrue(DistributedTraining.reason(lost).startsWith("ExecutorLostFailure (executor 1 exited"));
+    Exception ring = new org.apache.spark.SparkException("Job aborted: Stage failed because barrier task finished"
+        + " unsuccessfully.\nio.textspark.collective.CollectiveException: rank 0: rank 1 (h:1) closed the connection"
+        + "\n\tat io.textspark.collective.RingCollective.readFully(RingCollective.java:1)\n");
+    assertTrue(DistributedTraining.restartable(ring));
+    assertEquals("rank 0: rank 1 (h:1) closed the connection", DistributedTraining.reason(ring));
+    Exception data = new org.apache.spark.SparkException("Job aborted: Stage failed because barrier task finished"
+        + " unsuccessfully.\nio.textspark.TextSparkException: the row with idx 4 has label 7\n\tat x.y(Z.java:1)\n");
+    assertFalse(DistributedTraining.restartable(data));
+    assertEquals("the row with idx 4 has label 7", DistributedTraining.reason(data));
+  }
+}
