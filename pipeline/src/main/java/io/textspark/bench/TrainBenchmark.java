@@ -111,7 +111,7 @@ public final class TrainBenchmark {
       EpochMemory memory = new EpochMemory();
       Path runDir = options.workDir().resolve("java-full");
       Trainer.Summary summary = TrainJob.run(spark, config.with(List.of(
-          "train.output_dir=" + runDir.toUri(), "train.threads=" + threads, "train.resume_from=\"\"")),
+          "train.output_dir=" + runDir.toUri(), "train.threads=" + threads, "train.resume_from=")),
           List.of(memory));
       List<JsonObject> pythonFull = python(options, cfg, threads, model, data, -1, false);
       JsonArray epochs = new JsonArray();

@@ -58,12 +58,12 @@ public final class DemoJob {
         "train.epochs=" + d.epochs(),
         "train.max_steps=" + d.maxSteps(),
         "train.val_every_steps=" + d.valEverySteps(),
-        "train.resume_from=\"\"",
-        "evaluate.model=\"\"",
+        "train.resume_from=",
+        "evaluate.model=",
         "score.input=" + sample,
         "score.output=" + scored,
         "score.text_col=text",
-        "score.model=\"\"",
+        "score.model=",
         "score.overwrite=true"));
     List<Stage> stages = new ArrayList<>();
     long started = System.nanoTime();
