@@ -2,7 +2,6 @@ package io.textspark.jobs;
 
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.row_number;
 
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
@@ -16,14 +15,18 @@ import io.textspark.score.ScoringPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * The scoring benchmark ({@code textspark bench-score}): replicates the CoLA validation sentences
@@ -58,10 +61,19 @@ public final class ScoreBenchmark {
     try {
       int partitions = spark.sparkContext().defaultParallelism();
       Path input = new Path(work, "input");
-      Dataset<Row> validation = spark.read().parquet(layout.raw("validation").toString())
-          .select("idx", "label", "domain", "sentence")
-          .withColumn("position", row_number().over(Window.orderBy("domain", "idx")).minus(1));
-      long base = validation.count();
+      // 1043 rows: numbered on the driver, which needs no single-partition window over the table.
+      List<Row> sentences = spark.read().parquet(layout.raw("validation").toString())
+          .select("idx", "label", "domain", "sentence").orderBy("domain", "idx").collectAsList();
+      List<Row> numbered = new ArrayList<>();
+      for (int i = 0; i < sentences.size(); i++) {
+        Row r = sentences.get(i);
+        numbered.add(RowFactory.create(r.get(0), r.get(1), r.get(2), r.get(3), (long) i));
+      }
+      StructType schema = new StructType().add("idx", DataTypes.IntegerType).add("label", DataTypes.IntegerType)
+          .add("domain", DataTypes.StringType).add("sentence", DataTypes.StringType)
+          .add("position", DataTypes.LongType);
+      Dataset<Row> validation = spark.createDataFrame(numbered, schema);
+      long base = numbered.size();
       // Row i of the benchmark is validation row i mod base: same sentences, same length mix.
       spark.range(0, rows, 1, partitions).withColumnRenamed("id", "row")
           .join(broadcast(validation), col("row").mod(base).equalTo(col("position")))

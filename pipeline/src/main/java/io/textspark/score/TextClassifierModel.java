@@ -440,12 +440,14 @@ public final class TextClassifierModel extends Transformer implements MLWritable
         throw new TextSparkException("an output column name is empty (" + outputs + "); give every output column"
             + " a name.");
       }
-      if (!seen.add(out)) {
+      if (!seen.add(out.toLowerCase(Locale.ROOT))) {
         throw new TextSparkException("the output column name \"" + out + "\" is used twice (" + outputs
             + "); give every output column its own name.");
       }
-      if (names.contains(out)) {
-        throw new TextSparkException("the input already has a column \"" + out + "\", which scoring would add."
+      // Spark resolves column names ignoring case, so "Score" and "score" would collide too.
+      String taken = names.stream().filter(out::equalsIgnoreCase).findFirst().orElse(null);
+      if (taken != null) {
+        throw new TextSparkException("the input already has a column \"" + taken + "\", which scoring would add."
             + " Drop or rename that column, or choose other output column names (score.*_col, or the"
             + " transformer's set...Col methods).");
       }

@@ -226,6 +226,11 @@ class TextClassifierModelTest {
     TextSparkException taken = assertThrows(TextSparkException.class, () -> t.setInputCol("text").transform(clash));
     assertTrue(taken.getMessage().contains("already has a column \"score\""), taken.getMessage());
 
+    Dataset<Row> upper = base.withColumn("Score", base.col("id"));
+    TextSparkException ignoringCase = assertThrows(TextSparkException.class,
+        () -> t.setInputCol("text").transform(upper));
+    assertTrue(ignoringCase.getMessage().contains("already has a column \"Score\""), ignoringCase.getMessage());
+
     TextSparkException twice = assertThrows(TextSparkException.class,
         () -> transformer().setScoreCol("prediction").transform(texts(1)));
     assertTrue(twice.getMessage().contains("\"prediction\" is used twice"), twice.getMessage());
