@@ -65,13 +65,15 @@ final class BenchCommands {
               "train.output_dir=" + run, "train.resume_from=", "train.checkpoint.save_top_k=0",
               "train.checkpoint.every_steps=0", "train.val_every_steps=0"), List.of());
           double[] t = lastTimings(run.resolve("logs/metrics.jsonl"));
-          double step = (t[0] + t[2]) / 2;
-          double allReduce = Math.min(t[1], t[3]);
-          System.out.printf(Locale.ROOT, "all-reduce share of step time, accumulate %d: step %.3f s, all-reduce %.3f s"
-              + " on the rank that waited least (%.1f%%), %.3f s mean over ranks (%.1f%%)%n", k, step, allReduce,
-              100 * allReduce / step, (t[1] + t[3]) / 2, 100 * (t[1] + t[3]) / 2 / step);
+          double step = (t[0] + t[3]) / 2;
+          double inCalls = (t[1] + t[4]) / 2;
+          double waiting = (t[2] + t[5]) / 2;
+          double transfer = inCalls - waiting;
+          System.out.printf(Locale.ROOT, "all-reduce share of step time, accumulate %d: step %.3f s; in all-reduce"
+              + " calls %.3f s (%.1f%%), of which transfers %.3f s (%.1f%%) and waiting for the other worker %.3f s%n",
+              k, step, inCalls, 100 * inCalls / step, transfer, 100 * transfer / step, waiting);
           if (k == 4) {
-            microSeconds = (step - allReduce) / k;
+            microSeconds = (step - inCalls) / k;
           }
           gradientFloats = gradientFloats == 0 ? floatsOf(run) : gradientFloats;
         }
@@ -84,15 +86,18 @@ final class BenchCommands {
       return 0;
     }
 
-    /** Rank 0 and rank 1's last logged (step seconds, all-reduce seconds), as {s0, a0, s1, a1}. */
+    /** Rank 0 and rank 1's last logged step, all-reduce and waiting seconds, as {s0, a0, w0, s1, a1, w1}. */
     private static double[] lastTimings(Path metrics) throws IOException {
       double[] last = null;
       for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
         JsonObject o = JsonParser.parseString(line).getAsJsonObject();
         if (o.has("time/step_seconds/rank0")) {
-          last = new double[] {o.get("time/step_seconds/rank0").getAsDouble(),
-              o.get("time/allreduce_seconds/rank0").getAsDouble(), o.get("time/step_seconds/rank1").getAsDouble(),
-              o.get("time/allreduce_seconds/rank1").getAsDouble()};
+          last = new double[6];
+          for (int r = 0; r < 2; r++) {
+            last[3 * r] = o.get("time/step_seconds/rank" + r).getAsDouble();
+            last[3 * r + 1] = o.get("time/allreduce_seconds/rank" + r).getAsDouble();
+            last[3 * r + 2] = o.get("time/wait_seconds/rank" + r).getAsDouble();
+          }
         }
       }
       if (last == null) {

@@ -20,6 +20,15 @@ public interface Collective extends AutoCloseable {
   /** Replaces {@code buffer} on every worker by rank 0's. */
   void broadcast(float[] buffer);
 
+  /**
+   * Nanoseconds spent in calls so far, and the part of them spent waiting for the predecessor to
+   * reach each call; the rest is moving and summing data. Zeros for a collective that does not
+   * measure. A worker that waits long for others is fast; the one the others wait for is a straggler.
+   */
+  default long[] callNanos() {
+    return new long[2];
+  }
+
   @Override
   void close();
 

@@ -75,6 +75,8 @@ public final class RingCollective implements Collective {
   private final double[] doubleScratch;
   private long sequence;
   private volatile long bytesSent;
+  private long callNanos;
+  private long waitNanos;
   private CollectiveException failure;
 
   private RingCollective(int rank, List<InetSocketAddress> peers, Duration timeout, int chunkBytes, Socket toNext,
@@ -210,6 +212,11 @@ public final class RingCollective implements Collective {
     return size;
   }
 
+  @Override
+  public long[] callNanos() {
+    return new long[] {callNanos, waitNanos};
+  }
+
   /** Payload bytes this worker has written to its successor so far. */
   public long bytesSent() {
     return bytesSent;
@@ -243,7 +250,8 @@ public final class RingCollective implements Collective {
     int perChunk = chunkBytes / payload.width();
     Schedule schedule = op == OP_ALL_REDUCE
         ? ringSchedule(payload.length(), perChunk) : broadcastSchedule(payload.length(), perChunk);
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
     Send send = null;
     Future<?> sending = null;
     if (schedule.sendsAnything()) {
@@ -254,6 +262,7 @@ public final class RingCollective implements Collective {
       if (schedule.receivesAnything()) {
         int prev = (rank + size - 1) % size;
         expectBegin(op, seq, payload, deadline, what, prev);
+        waitNanos += System.nanoTime() - start;
         // The predecessor started this call: if data stops now it is waiting on its own
         // predecessor, whose failure report will reach this worker; allow one more timeout for it.
         long dataDeadline = deadline + timeout.toNanos();
@@ -271,6 +280,8 @@ public final class RingCollective implements Collective {
     } catch (CollectiveException e) {
       fail(e, send, sending);
       throw e;
+    } finally {
+      callNanos += System.nanoTime() - start;
     }
   }
 

@@ -467,8 +467,14 @@ public final class BertClassifier implements AutoCloseable {
               .head()
               .reshape(split)
               .transpose(0, 2, 1, 3);
-      // Scaling the [B, h, T, d] query is cheaper than scaling the [B, h, T, T] scores.
-      NDArray scores = query.mul((float) (1.0 / Math.sqrt(headDim))).matMul(keyT);
+      // Scaling the [B, h, T, d] query is cheaper than scaling the [B, h, T, T] scores. The factor is
+      // a tensor PyTorch allocates: autograd keeps it for the backward pass, and DJL's mul(Number)
+      // would give it a Java-owned buffer that is freed once DJL closes the handle (garbage gradients).
+      NDArray scores;
+      try (NDArray scale =
+          query.getManager().full(new Shape(), (float) (1.0 / Math.sqrt(headDim)), query.getDataType())) {
+        scores = query.mul(scale).matMul(keyT);
+      }
       if (additiveMask != null) {
         scores = scores.add(additiveMask);
       }

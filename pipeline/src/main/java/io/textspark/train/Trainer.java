@@ -4,6 +4,8 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonArray;
@@ -143,6 +145,8 @@ public final class Trainer {
   private float[] flat;
   // Seconds this worker spent inside collective calls since it last reported its timings.
   private double collectiveSeconds;
+  // The part of collectiveSeconds spent waiting for other workers to reach the call.
+  private double waitSeconds;
 
   private Trainer(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners, Device device) {
     this.cfg = cfg;
@@ -258,6 +262,7 @@ public final class Trainer {
       double timedSeconds = 0;
       long timedSteps = 0;
       collectiveSeconds = 0;
+      waitSeconds = 0;
       while (position < steps.size() && !stop) {
         List<int[]> micro = steps.get(position);
         long stepStart = System.nanoTime();
@@ -289,8 +294,10 @@ public final class Trainer {
         }
         if (state.globalStep % cfg.logEverySteps() == 0 || last || stop || hitMax) {
           // Every worker reaches this point at the same step, so the timing exchange is itself collective.
-          reportTimings(timedSeconds / timedSteps, collectiveSeconds / timedSteps, state.globalStep, epoch, logs);
+          reportTimings(timedSeconds / timedSteps, collectiveSeconds / timedSteps, waitSeconds / timedSteps,
+              state.globalStep, epoch, logs);
           collectiveSeconds = 0;
+          waitSeconds = 0;
           timedSeconds = 0;
           timedSteps = 0;
         }
@@ -382,7 +389,11 @@ public final class Trainer {
           NDArray logits = model.logits(batch.inputIdsArray(mb), batch.attentionMaskArray(mb), true);
           NDArray ce = logits.logSoftmax(1).mul(batch.labelsArray(mb).oneHot(numLabels)).sum().neg();
           ceSum += ce.getFloat();
-          NDArray scaled = ce.div(rows[0]);
+          // Divided by a tensor PyTorch allocates, not by a Number: autograd keeps the divisor for the
+          // backward pass, and DJL's div(Number) hands it a Java-owned buffer that is freed as soon
+          // as DJL closes the handle, so the backward pass would read garbage (huge or NaN gradients).
+          NDArray total = mb.full(new Shape(), (float) rows[0], DataType.FLOAT64);
+          NDArray scaled = ce.div(total);
           JniUtils.backward((PtNDArray) scaled, (PtNDArray) mb.ones(scaled.getShape(), scaled.getDataType()), false,
               false);
         } finally {
@@ -403,13 +414,26 @@ public final class Trainer {
         optimizer.step(model.parameters(), grads, lr);
       } else {
         System.err.println("train: warning: gradient norm is " + norm + " at step " + (globalStep + 1)
-            + "; the update was skipped. Lower train.lr if this repeats.");
+            + " (first non-finite gradient: " + firstNonFinite(grads) + "); the update was skipped. Lower train.lr"
+            + " if this repeats.");
       }
       model.zeroGradients();
       double[] loss = {ceSum};
       timed(() -> collective.allReduceSum(loss));
       return new StepResult(loss[0] / rows[0], lr, norm, localRows, (System.nanoTime() - stepStart) / 1e9);
     }
+  }
+
+  private static String firstNonFinite(Map<String, NDArray> grads) {
+    for (Map.Entry<String, NDArray> e : grads.entrySet()) {
+      try (NDArray nan = e.getValue().isNaN().any();
+          NDArray inf = e.getValue().isInfinite().any()) {
+        if (nan.getBoolean() || inf.getBoolean()) {
+          return e.getKey();
+        }
+      }
+    }
+    return "none";
   }
 
   private record StepResult(double meanLoss, double lr, double gradNorm, long localRows, double seconds) {}
@@ -472,13 +496,15 @@ public final class Trainer {
     }
   }
 
-  /** Runs a collective call, adding its wall time (waiting for slower workers included) to this worker's tally. */
+  /** Runs a collective call, adding its wall time and the part spent waiting for slower workers to the tallies. */
   private void timed(Runnable call) {
     long start = System.nanoTime();
+    long waitedBefore = collective.callNanos()[1];
     try {
       call.run();
     } finally {
       collectiveSeconds += (System.nanoTime() - start) / 1e9;
+      waitSeconds += (collective.callNanos()[1] - waitedBefore) / 1e9;
     }
   }
 
@@ -487,34 +513,40 @@ public final class Trainer {
    * prints them and logs them, so a straggler (long steps, short waits) stands out from workers that
    * wait for it (short steps, long waits).
    */
-  private void reportTimings(double stepSeconds, double allReduceSeconds, long globalStep, int epoch, RunLogs logs) {
+  private void reportTimings(
+      double stepSeconds, double allReduceSeconds, double waitSeconds, long globalStep, int epoch, RunLogs logs) {
     int n = collective.size();
     if (n == 1) {
       return;
     }
-    double[] times = new double[2 * n];
-    times[2 * collective.rank()] = stepSeconds;
-    times[2 * collective.rank() + 1] = allReduceSeconds;
+    double[] times = new double[3 * n];
+    times[3 * collective.rank()] = stepSeconds;
+    times[3 * collective.rank() + 1] = allReduceSeconds;
+    times[3 * collective.rank() + 2] = waitSeconds;
     collective.allReduceSum(times);
     if (collective.rank() != 0) {
       return;
     }
     Map<String, Double> scalars = new LinkedHashMap<>();
     StringBuilder steps = new StringBuilder();
+    StringBuilder comm = new StringBuilder();
     StringBuilder waits = new StringBuilder();
     double share = 0;
     for (int r = 0; r < n; r++) {
-      scalars.put("time/step_seconds/rank" + r, times[2 * r]);
-      scalars.put("time/allreduce_seconds/rank" + r, times[2 * r + 1]);
-      steps.append(String.format(Locale.ROOT, " %.3f", times[2 * r]));
-      waits.append(String.format(Locale.ROOT, " %.3f", times[2 * r + 1]));
-      share += times[2 * r + 1] / Math.max(1e-12, times[2 * r]) / n;
+      scalars.put("time/step_seconds/rank" + r, times[3 * r]);
+      scalars.put("time/allreduce_seconds/rank" + r, times[3 * r + 1]);
+      scalars.put("time/wait_seconds/rank" + r, times[3 * r + 2]);
+      steps.append(String.format(Locale.ROOT, " %.3f", times[3 * r]));
+      comm.append(String.format(Locale.ROOT, " %.3f", times[3 * r + 1]));
+      waits.append(String.format(Locale.ROOT, " %.3f", times[3 * r + 2]));
+      share += (times[3 * r + 1] - times[3 * r + 2]) / Math.max(1e-12, times[3 * r]) / n;
     }
     if (writer) {
       logs.scalars(scalars, globalStep, epoch, "train");
     }
-    System.out.printf(Locale.ROOT, "  step %d per rank: step s%s | all-reduce s%s (%.1f%% of step time)%n",
-        globalStep, steps, waits, 100 * share);
+    // All-reduce time minus waiting is what the transfers cost; waiting is what stragglers cost.
+    System.out.printf(Locale.ROOT, "  step %d per rank: step s%s | all-reduce s%s, of it waiting for peers s%s"
+        + " (transfers %.1f%% of step time)%n", globalStep, steps, comm, waits, 100 * share);
   }
 
   /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
