@@ -1,0 +1,52 @@
+package io.textspark.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code jobs/bin/textspark demo}, the README's first command, end to end with a very short schedule. */
+class DemoIT {
+  @TempDir Path tmp;
+
+  @Test
+  void demoRunsEveryStageWithTwoWorkersAndWritesAnOfflineReport() throws Exception {
+    Path root = tmp.resolve("demo");
+    Path log = tmp.resolve("demo.log");
+    ProcessBuilder pb = new ProcessBuilder(List.of(Path.of("bin", "textspark").toAbsolutePath().toString(), "demo",
+        "demo.root=" + root, "demo.max_steps=12", "demo.val_every_steps=6", "demo.sample_rows=20"))
+        .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().remove("SPARK_HOME");
+    pb.environment().put("TEXTSPARK_CACHE", tmp.resolve("cache").toString());
+    pb.environment().put("TEXTSPARK_DRIVER_MEMORY", "3g");
+    Process p = pb.start();
+    if (!p.waitFor(10, TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new AssertionError("the demo did not finish in 10 minutes");
+    }
+    String out = Files.readString(log, StandardCharsets.UTF_8);
+    assertEquals(0, p.exitValue(), out);
+    for (int stage = 1; stage <= 5; stage++) {
+      assertTrue(out.contains("demo [" + stage + "/5]"), "stage " + stage + " missing:\n" + out);
+    }
+    assertTrue(out.contains("rank 1 of 2"), "training ran on two workers:\n" + out);
+    assertTrue(out.contains("score: wrote") && out.contains("20 rows, 20 scored"), out);
+    assertTrue(out.contains("demo: done"), out);
+
+    Path report = root.resolve("report.html");
+    String html = Files.readString(report, StandardCharsets.UTF_8);
+    int charts = html.split("<svg ", -1).length - 1;
+    assertEquals(3, charts, "loss, validation metrics and confusion matrix");
+    assertTrue(html.contains("confusion matrix") && html.contains("<td>overall</td><td>1043</td>"));
+    assertFalse(html.contains("<script") || html.contains("<link") || html.contains("src="), "needs no network");
+    assertTrue(Files.isRegularFile(root.resolve("scored/_textspark.json")));
+    assertTrue(Files.isRegularFile(root.resolve("run/summary.json")));
+  }
+}
