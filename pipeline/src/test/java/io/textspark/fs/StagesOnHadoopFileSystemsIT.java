@@ -19,6 +19,7 @@ import io.textspark.testing.KilledWriter;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
+import io.textspark.score.ScoreJob;
 import io.textspark.train.EvaluateJob;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
@@ -194,6 +195,18 @@ class StagesOnHadoopFileSystemsIT {
     JsonObject json = evaluate.getKey();
     assertEquals(summary.bestCheckpoint(), json.get("model").getAsString());
     assertEquals(1043, json.getAsJsonObject("overall").get("rows").getAsLong());
+
+    // score: the raw validation table on this file system, scored with the best checkpoint into a table
+    // on the same file system, committed with its marker; counts agree with the input.
+    String scoredDir = root + "/scored/validation";
+    var score = console(() -> ScoreJob.run(spark, config(scheme, root, "score.input=" + root + "/cola/raw/validation",
+        "score.output=" + scoredDir, "score.text_col=sentence", "score.model=" + summary.bestCheckpoint()),
+        System.out));
+    printed.add(score.getValue());
+    assertEquals(1043, score.getKey().rows());
+    assertEquals(1043, score.getKey().scored());
+    assertTrue(StagedOutput.marker(new org.apache.hadoop.fs.Path(scoredDir), conf).isPresent(), scoredDir);
+    assertEquals(1043, spark.read().parquet(scoredDir).filter("prediction IS NOT NULL").count());
 
     assertNoSecrets(scheme, rootPath, conf, printed);
   }
