@@ -38,6 +38,18 @@ public final class BatchPlan {
    *     reduce padding but make neighbouring batches more alike in length
    */
   public static List<int[]> steps(Examples ex, int globalBatch, long seed, int epoch, int bucketBatches) {
+    return steps(ex, globalBatch, seed, seed, epoch, bucketBatches, 0);
+  }
+
+  /**
+   * {@link #steps(Examples, int, long, int, int)} with separate seeds for the row shuffle and the
+   * batch order, and empty batches appended up to {@code padTo} batches before the order is
+   * shuffled. Shards of one run shuffle their rows differently but share the order seed and pad to
+   * the same count, so step t takes batch π(t) of every shard: the batch at the same place in the
+   * same length-sorted window, hence of similar length, and no worker waits long for another.
+   */
+  public static List<int[]> steps(
+      Examples ex, int globalBatch, long rowSeed, long orderSeed, int epoch, int bucketBatches, int padTo) {
     requirePositive(globalBatch, "globalBatch");
     requirePositive(bucketBatches, "bucketBatches");
     if (epoch < 0) {
@@ -45,7 +57,7 @@ public final class BatchPlan {
     }
     int n = ex.size();
     int[] shuffled = identity(n);
-    shuffle(shuffled, new SplitMix(mix(mix(seed ^ SHUFFLE_STREAM) + epoch)));
+    shuffle(shuffled, new SplitMix(mix(mix(rowSeed ^ SHUFFLE_STREAM) + epoch)));
     int window = (int) Math.min((long) globalBatch * bucketBatches, Integer.MAX_VALUE);
     List<int[]> batches = new ArrayList<>(ceilDiv(n, globalBatch));
     for (int from = 0; from < n; from += window) {
@@ -55,7 +67,10 @@ public final class BatchPlan {
         batches.add(Arrays.copyOfRange(win, b, Math.min(b + globalBatch, win.length)));
       }
     }
-    SplitMix order = new SplitMix(mix(mix(seed ^ ORDER_STREAM) + epoch));
+    while (batches.size() < padTo) {
+      batches.add(new int[0]);
+    }
+    SplitMix order = new SplitMix(mix(mix(orderSeed ^ ORDER_STREAM) + epoch));
     for (int i = batches.size() - 1; i > 0; i--) {
       int j = order.nextInt(i + 1);
       int[] t = batches.get(i);

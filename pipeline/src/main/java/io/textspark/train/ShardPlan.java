@@ -6,13 +6,16 @@ import java.util.List;
 /**
  * One worker's optimizer steps, planned from the shards it holds and nothing else, so a worker
  * never needs rows of other shards. Each shard plans its epoch on its own with
- * {@link BatchPlan#steps} (a shuffle from the shard's seed and the epoch, length bucketing, a
- * shuffled batch order) in batches of {@code shardBatch} rows; step t of the run is the union of
- * every shard's batch t, and a worker splits its part of step t into {@code accumulate}
- * micro-batches.
+ * {@link BatchPlan#steps} in batches of {@code shardBatch} rows: its rows are shuffled from the
+ * shard's seed and the epoch and sorted by length within windows, and the batches are put in an
+ * order drawn from the run's seed and the epoch, the same on every shard. Step t of the run is the
+ * union of every shard's batch t, and a worker splits its part of step t into {@code accumulate}
+ * micro-batches. Because the order is shared, step t takes the batch at the same place of the same
+ * length-sorted window on every shard, so the workers' batches have similar lengths and none waits
+ * long for the others.
  *
  * <p>Every worker runs the same number of steps per epoch: that of the largest shard. Shards
- * differ by at most one row, so a smaller shard has at most one batch fewer; it runs an empty last
+ * differ by at most one row, so a smaller shard has at most one batch fewer; it runs one empty
  * step, contributing zero rows and zero gradients to the all-reduce, instead of leaving the others
  * waiting or dropping rows. A worker holding every shard (as the single-worker reference of a
  * multi-worker run does) computes exactly the global batches the workers compute together.
@@ -80,16 +83,16 @@ public final class ShardPlan {
 
   /**
    * The steps of epoch {@code epoch}: for each, this worker's {@code accumulate} micro-batches as
-   * positions into its rows (some possibly empty, all empty in a shard's missing last step).
+   * positions into its rows (some possibly empty, all empty in a smaller shard's one padding step).
    */
   public List<List<int[]>> epoch(int epoch) {
     List<List<int[]>> perShard = new ArrayList<>();
     for (int h = 0; h < held.length; h++) {
-      List<int[]> batches = BatchPlan.steps(shardRows.get(h), shardBatch, BatchPlan.shardSeed(seed, held[h]), epoch,
-          bucketBatches);
-      if (batches.size() > stepsPerEpoch || batches.size() < stepsPerEpoch - 1) {
+      List<int[]> batches = BatchPlan.steps(shardRows.get(h), shardBatch, BatchPlan.shardSeed(seed, held[h]), seed,
+          epoch, bucketBatches, stepsPerEpoch);
+      if (batches.size() != stepsPerEpoch) {
         throw new IllegalStateException("shard " + held[h] + " planned " + batches.size() + " steps, expected "
-            + stepsPerEpoch + " or one fewer");
+            + stepsPerEpoch);
       }
       int[] map = toLocal.get(h);
       List<int[]> mapped = new ArrayList<>(batches.size());
@@ -106,15 +109,13 @@ public final class ShardPlan {
     for (int t = 0; t < stepsPerEpoch; t++) {
       int rows = 0;
       for (List<int[]> shard : perShard) {
-        rows += t < shard.size() ? shard.get(t).length : 0;
+        rows += shard.get(t).length;
       }
       int[] step = new int[rows];
       int o = 0;
       for (List<int[]> shard : perShard) {
-        if (t < shard.size()) {
-          System.arraycopy(shard.get(t), 0, step, o, shard.get(t).length);
-          o += shard.get(t).length;
-        }
+        System.arraycopy(shard.get(t), 0, step, o, shard.get(t).length);
+        o += shard.get(t).length;
       }
       steps.add(BatchPlan.microBatches(step, 0, 1, accumulate));
     }
