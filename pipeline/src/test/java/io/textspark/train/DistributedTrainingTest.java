@@ -175,7 +175,10 @@ class DistributedTrainingTest {
       System.clearProperty(FaultInjection.PROPERTY);
     }
     String console = out.toString();
-    assertTrue(console.contains("train: the barrier stage failed: injected fault"), console);
+    // The driver reports whichever failure reaches it first: the injected fault itself, or rank 0
+    // finding that rank 1 closed its connection mid all-reduce. Either names the failed rank.
+    assertTrue(console.contains("train: the barrier stage failed: injected fault")
+        || console.contains("train: the barrier stage failed: rank 0: rank 1 "), console);
     assertTrue(console.contains("train: restart 1 of 1 (train.max_restarts) from checkpoint"), console);
     assertTrue(console.contains("(step 4)"), "the newest checkpoint before the failure: " + console);
     assertEquals(7, s.globalStep());
