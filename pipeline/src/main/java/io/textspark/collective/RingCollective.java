@@ -253,10 +253,9 @@ public final class RingCollective implements Collective {
     long start = System.nanoTime();
     long deadline = start + timeout.toNanos();
     Send send = null;
-    Future<?> sending = null;
     if (schedule.sendsAnything()) {
       send = new Send(payload, schedule.out, schedule.readyAtStart, beginFrame(op, seq, payload));
-      sending = sender.submit(send);
+      sender.execute(send);
     }
     try {
       if (schedule.receivesAnything()) {
@@ -278,7 +277,7 @@ public final class RingCollective implements Collective {
         awaitSend(send, deadline, what);
       }
     } catch (CollectiveException e) {
-      fail(e, send, sending);
+      fail(e, send);
       throw e;
     } finally {
       callNanos += System.nanoTime() - start;
@@ -496,7 +495,7 @@ public final class RingCollective implements Collective {
   }
 
   /** Remembers the first failure and tries to tell the successor, so the report travels round the ring. */
-  private void fail(CollectiveException e, Send send, Future<?> sending) {
+  private void fail(CollectiveException e, Send send) {
     failure = e;
     if (send != null) {
       send.cancel();

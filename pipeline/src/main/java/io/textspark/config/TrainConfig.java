@@ -82,11 +82,11 @@ public record TrainConfig(
     private static final long serialVersionUID = 1L;
   }
 
-  /** The same settings resuming from {@code checkpoint} (a path, {@code last}, {@code best}, or empty). */
-  public TrainConfig withResumeFrom(String checkpoint) {
+  /** The same settings resuming from {@code reference} (a checkpoint path, {@code last}, {@code best}, or empty). */
+  public TrainConfig withResumeFrom(String reference) {
     return new TrainConfig(workers, outputDir, epochs, maxSteps, batchSize, accumulate, lr, weightDecay, warmupRatio,
         maxGradNorm, seed, dropout, bucketBatches, valEverySteps, valBatchSize, logEverySteps, threads, fastDevRun,
-        checkpoint, this.checkpoint, earlyStopping, collectiveTimeout, maxRestarts);
+        reference, checkpoint, earlyStopping, collectiveTimeout, maxRestarts);
   }
 
   /** Reads and validates the {@code train} section. */

@@ -1,8 +1,10 @@
 package io.textspark.train;
 
+import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.collective.CollectiveException;
 import io.textspark.collective.RingCollective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
@@ -19,6 +21,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
@@ -27,6 +30,8 @@ import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.Partitioner;
+import org.apache.spark.TaskFailedReason;
+import org.apache.spark.TaskKilled;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaPairRDD;
@@ -123,11 +128,13 @@ public final class DistributedTraining {
           if (out.size() != 1) {
             throw new IllegalStateException("expected rank 0's summary, got " + out.size() + " results");
           }
-          return Trainer.Summary.fromJson(com.google.gson.JsonParser.parseString(out.get(0)).getAsJsonObject());
+          return Trainer.Summary.fromJson(JsonParser.parseString(out.get(0)).getAsJsonObject());
         } catch (Exception e) {
-          String reason = reason(e);
           tasks.awaitNoneRunning(cfg.collectiveTimeout().plusSeconds(30));
-          if (!restartable(e)) {
+          // Spark reports whichever task failed first; a worker's own error explains more than the
+          // "peer closed the connection" its neighbours report a moment later.
+          String reason = tasks.rootCause().orElse(reason(e));
+          if (!restartable(fullMessage(e)) || !tasks.failures().stream().allMatch(DistributedTraining::restartable)) {
             throw new TextSparkException(reason, e);
           }
           if (attempt >= cfg.maxRestarts()) {
@@ -207,7 +214,12 @@ public final class DistributedTraining {
 
   /** Whether a failure is worth a restart: anything but a textspark error the user has to fix (bad data or settings). */
   static boolean restartable(Throwable e) {
-    Matcher m = WORKER_ERROR.matcher(fullMessage(e));
+    return restartable(fullMessage(e));
+  }
+
+  /** {@link #restartable(Throwable)} on a failure's text. */
+  static boolean restartable(String failure) {
+    Matcher m = WORKER_ERROR.matcher(failure);
     while (m.find()) {
       String type = m.group(1);
       if (type.equals(TextSparkException.class.getName()) || type.equals("io.textspark.config.ConfigError")) {
@@ -219,7 +231,11 @@ public final class DistributedTraining {
 
   /** The worker's own error line from Spark's stage failure, else the failure's first line. */
   static String reason(Throwable e) {
-    String all = fullMessage(e);
+    return reason(fullMessage(e));
+  }
+
+  /** {@link #reason(Throwable)} on a failure's text. */
+  static String reason(String all) {
     Matcher m = WORKER_ERROR.matcher(all);
     String fallback = null;
     while (m.find()) {
@@ -299,6 +315,7 @@ public final class DistributedTraining {
     private final String group;
     private final Set<Integer> stages = ConcurrentHashMap.newKeySet();
     private final AtomicInteger running = new AtomicInteger();
+    private final List<String> failures = new CopyOnWriteArrayList<>();
 
     BarrierTasks(String group) {
       this.group = group;
@@ -325,7 +342,29 @@ public final class DistributedTraining {
     public void onTaskEnd(SparkListenerTaskEnd event) {
       if (stages.contains(event.stageId())) {
         running.decrementAndGet();
+        // Tasks the stage's abort killed say nothing about why it failed.
+        if (event.reason() instanceof TaskFailedReason r && !(r instanceof TaskKilled)) {
+          failures.add(r.toErrorString());
+        }
       }
+    }
+
+    /** Why the attempt's tasks failed, as Spark describes each, in the order they ended. */
+    List<String> failures() {
+      return failures;
+    }
+
+    /**
+     * The failure most likely to be the cause: a worker's own error or a lost executor rather than
+     * a worker that only saw its neighbour's connection close.
+     */
+    Optional<String> rootCause() {
+      for (String f : failures) {
+        if (!f.contains(CollectiveException.class.getName())) {
+          return Optional.of(reason(f));
+        }
+      }
+      return failures.isEmpty() ? Optional.empty() : Optional.of(reason(failures.get(0)));
     }
 
     void awaitNoneRunning(Duration limit) {

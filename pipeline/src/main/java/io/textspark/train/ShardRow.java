@@ -3,6 +3,7 @@ package io.textspark.train;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.apache.spark.sql.Row;
 
 /**
@@ -57,7 +58,7 @@ record ShardRow(boolean validation, int idx, int label, String domain, int[] ids
   @Override
   public boolean equals(Object o) {
     return o instanceof ShardRow r && r.validation == validation && r.idx == idx && r.label == label
-        && java.util.Objects.equals(r.domain, domain) && Arrays.equals(r.ids, ids);
+        && Objects.equals(r.domain, domain) && Arrays.equals(r.ids, ids);
   }
 
   @Override

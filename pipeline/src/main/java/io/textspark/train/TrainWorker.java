@@ -51,6 +51,8 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
   private final int attempt;
 
   /**
+   * Captures everything a worker needs; the task ships it to the executors.
+   *
    * @param cfg the run's settings, with {@code resume_from} set to this attempt's checkpoint
    * @param weights the pretrained weights as safetensors bytes, shipped once per executor
    * @param token the number that admits this attempt's tasks, and only them, into the ring

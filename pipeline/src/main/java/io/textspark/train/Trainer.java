@@ -34,6 +34,7 @@ import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -452,7 +453,7 @@ public final class Trainer {
     unflatten(buffer, model.parameters().values(), true);
   }
 
-  private float[] flatten(java.util.Collection<NDArray> arrays) {
+  private float[] flatten(Collection<NDArray> arrays) {
     long total = 0;
     for (NDArray a : arrays) {
       total += a.size();
@@ -478,7 +479,7 @@ public final class Trainer {
    * handle is closed after the step while the parameter's gradient lives on, pointing at freed
    * memory (NaN gradients, then a crash). In-place arithmetic keeps each tensor's own storage.
    */
-  private static void unflatten(float[] buffer, java.util.Collection<NDArray> arrays, boolean parameters) {
+  private static void unflatten(float[] buffer, Collection<NDArray> arrays, boolean parameters) {
     int offset = 0;
     for (NDArray a : arrays) {
       int n = (int) a.size();
