@@ -26,9 +26,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -85,9 +87,10 @@ public final class TrainBenchmark {
     System.out.printf(Locale.ROOT, "bench-train: throughput, %d steps of batch %d on %d threads%n",
         options.steps(), Trainer.globalBatch(cfg), threads);
     StepTimer timer = new StepTimer(WARMUP_STEPS);
+    Path throughputRun = fresh(options.workDir().resolve("java-throughput"));
     TrainJob.run(spark, config.with(List.of(
         "train.max_steps=" + options.steps(),
-        "train.output_dir=" + options.workDir().resolve("java-throughput").toUri(),
+        "train.output_dir=" + throughputRun.toUri(),
         "train.threads=" + threads)), List.of(timer));
     double javaRate = timer.samplesPerSecond(train, cfg, config);
     List<JsonObject> python = python(options, cfg, threads, model, data, options.steps(), false);
@@ -109,7 +112,7 @@ public final class TrainBenchmark {
     if (options.full()) {
       System.out.println("bench-train: full recipe on both sides");
       EpochMemory memory = new EpochMemory();
-      Path runDir = options.workDir().resolve("java-full");
+      Path runDir = fresh(options.workDir().resolve("java-full"));
       Trainer.Summary summary = TrainJob.run(spark, config.with(List.of(
           "train.output_dir=" + runDir.toUri(), "train.threads=" + threads, "train.resume_from=")),
           List.of(memory));
@@ -146,6 +149,18 @@ public final class TrainBenchmark {
     Files.writeString(options.workDir().resolve("bench-train.json"), result.toString() + "\n");
     print(result);
     return result;
+  }
+
+  /** The benchmark's own run folder, emptied: a run from an earlier benchmark would otherwise be resumed or refused. */
+  private static Path fresh(Path runDir) throws IOException {
+    if (Files.exists(runDir)) {
+      try (Stream<Path> paths = Files.walk(runDir)) {
+        for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
+    return runDir;
   }
 
   private record Options(int steps, boolean full, String python, Path script, Path workDir) {}

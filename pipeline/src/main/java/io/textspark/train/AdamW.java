@@ -1,8 +1,11 @@
 package io.textspark.train;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import io.textspark.TextSparkException;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -22,7 +25,9 @@ import java.util.Map;
  *   p     = p - lr / (1 - beta1^t) * m / denom
  * </pre>
  *
- * <p>Parameters are updated in place through {@link NDArray#stopGradient()}, a view that shares
+ * <p>On the CPU each parameter is updated by {@link AdamWKernel} in one pass over the memory of the
+ * parameter, its gradient and both moments. On a GPU the update is tensor operations, and
+ * parameters are updated in place through {@link NDArray#stopGradient()}, a view that shares
  * storage with the parameter but is outside autograd. Updating the parameter itself is not safe:
  * PyTorch's grad mode is per thread and on by default, DJL turns it off only on the thread that
  * loaded the engine and inside no {@code GradientCollector}, and with grad mode on an in-place
@@ -52,7 +57,15 @@ public final class AdamW implements AutoCloseable {
   private final double weightDecay;
   private final Map<String, NDArray> expAvg = new LinkedHashMap<>();
   private final Map<String, NDArray> expAvgSq = new LinkedHashMap<>();
+  private final Kernel kernel;
   private long step;
+
+  /** How an update is computed: the fused loop with or without SIMD, or tensor operations. */
+  enum Kernel {
+    VECTOR,
+    SCALAR,
+    TENSOR_OPS
+  }
 
   /** Creates an optimizer with PyTorch's default betas and eps, keeping its state under parent. */
   public AdamW(NDManager parent, double weightDecay) {
@@ -61,6 +74,11 @@ public final class AdamW implements AutoCloseable {
 
   /** Creates an optimizer whose state lives in its own sub-manager of parent. */
   public AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay) {
+    this(parent, beta1, beta2, eps, weightDecay, AdamWKernel.VECTORIZED ? Kernel.VECTOR : Kernel.SCALAR);
+  }
+
+  /** Creates an optimizer that computes updates with the given kernel (tests compare them). */
+  AdamW(NDManager parent, double beta1, double beta2, double eps, double weightDecay, Kernel kernel) {
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
       throw new TextSparkException(
           "AdamW betas must be in [0, 1) but are "
@@ -82,6 +100,7 @@ public final class AdamW implements AutoCloseable {
     this.beta2 = beta2;
     this.eps = eps;
     this.weightDecay = weightDecay;
+    this.kernel = kernel;
   }
 
   /**
@@ -103,6 +122,15 @@ public final class AdamW implements AutoCloseable {
    * step; call it after {@code backward} and gradient clipping.
    */
   public void step(Map<String, NDArray> params, Map<String, NDArray> grads, double lr) {
+    step(params, grads, lr, 1.0);
+  }
+
+  /**
+   * Like {@link #step(Map, Map, double)} for gradients that are to be multiplied by gradScale
+   * first (gradient clipping's factor), without writing the scaled gradients anywhere: the
+   * gradients are left as they are.
+   */
+  public void step(Map<String, NDArray> params, Map<String, NDArray> grads, double lr, double gradScale) {
     for (String name : params.keySet()) {
       if (!grads.containsKey(name)) {
         throw new IllegalArgumentException("no gradient for parameter " + name);
@@ -118,26 +146,60 @@ public final class AdamW implements AutoCloseable {
       NDArray grad = grads.get(name);
       NDArray m = moment(expAvg, EXP_AVG, name, param);
       NDArray v = moment(expAvgSq, EXP_AVG_SQ, name, param);
-      try (NDArray p = param.stopGradient()) {
-        if (weightDecay != 0 && decays(name)) {
-          p.muli(1 - lr * weightDecay);
-        }
-        try (NDArray diff = grad.sub(m)) {
-          m.addi(diff.muli(1 - beta1));
-        }
-        v.muli(beta2);
-        try (NDArray sq = grad.mul(grad)) {
-          v.addi(sq.muli(1 - beta2));
-        }
-        try (NDArray denom = v.sqrt()) {
-          denom.divi(biasCorrection2Sqrt).addi(eps);
-          try (NDArray update = m.div(denom)) {
-            p.subi(update.muli(stepSize));
-          }
-        }
+      double decay = weightDecay != 0 && decays(name) ? 1 - lr * weightDecay : 1;
+      if (kernel != Kernel.TENSOR_OPS && inHostMemory(param, grad, m, v)) {
+        AdamWKernel.update(param.toByteBuffer(true), grad.toByteBuffer(true), m.toByteBuffer(true),
+            v.toByteBuffer(true), new AdamWKernel.Coefficients((float) gradScale, (float) decay, (float) beta1,
+                (float) beta2, (float) stepSize, (float) biasCorrection2Sqrt, (float) eps),
+            kernel == Kernel.VECTOR);
+      } else {
+        tensorOps(param, grad, m, v, gradScale, decay, stepSize, biasCorrection2Sqrt);
       }
     }
     step = t;
+  }
+
+  /** The same update as {@link AdamWKernel} written as tensor operations, for tensors on a GPU. */
+  private void tensorOps(NDArray param, NDArray grad, NDArray m, NDArray v, double gradScale, double decay,
+      double stepSize, double biasCorrection2Sqrt) {
+    NDArray g = gradScale == 1 ? grad : grad.mul(gradScale);
+    try (NDArray p = param.stopGradient()) {
+      if (decay != 1) {
+        p.muli(decay);
+      }
+      try (NDArray diff = g.sub(m)) {
+        m.addi(diff.muli(1 - beta1));
+      }
+      v.muli(beta2);
+      try (NDArray sq = g.mul(1 - beta2)) {
+        v.addi(sq.muli(g));
+      }
+      try (NDArray denom = v.sqrt()) {
+        denom.divi(biasCorrection2Sqrt).addi(eps);
+        try (NDArray update = m.div(denom)) {
+          p.subi(update.muli(stepSize));
+        }
+      }
+    } finally {
+      if (g != grad) {
+        g.close();
+      }
+    }
+  }
+
+  /**
+   * Whether the fused kernel can update these tensors through their memory: dense float32
+   * PyTorch tensors on the CPU. (Parameters and moments are contiguous as created, and PyTorch
+   * gives a contiguous parameter a contiguous gradient.)
+   */
+  private static boolean inHostMemory(NDArray... arrays) {
+    for (NDArray a : arrays) {
+      if (!(a instanceof PtNDArray) || a.getDataType() != DataType.FLOAT32 || !a.getDevice().equals(Device.cpu())
+          || a.isSparse()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

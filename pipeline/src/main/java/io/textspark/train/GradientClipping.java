@@ -29,6 +29,17 @@ public final class GradientClipping {
   }
 
   /**
+   * The factor clipping multiplies gradients of global norm {@code norm} by: {@code maxNorm /
+   * (norm + 1e-6)} when that is below 1, else 1; always 1 when maxNorm is 0 or less (no clipping).
+   */
+  public static double coefficient(double norm, double maxNorm) {
+    if (!(maxNorm > 0)) {
+      return 1;
+    }
+    return Math.min(1, maxNorm / (norm + EPSILON));
+  }
+
+  /**
    * Scales every gradient in place by {@code maxNorm / (norm + 1e-6)} when that factor is below 1
    * and returns the norm before clipping; when the norm is NaN or infinite the gradients are left
    * alone so that the caller can see the returned value and skip the step.
@@ -41,7 +52,7 @@ public final class GradientClipping {
     if (!Double.isFinite(norm)) {
       return norm;
     }
-    double coefficient = maxNorm / (norm + EPSILON);
+    double coefficient = coefficient(norm, maxNorm);
     if (coefficient < 1) {
       for (NDArray grad : grads) {
         grad.muli(coefficient);

@@ -408,11 +408,10 @@ public final class Trainer {
       if (collective.size() > 1) {
         allReduceGradients(grads);
       }
-      double norm = cfg.maxGradNorm() > 0
-          ? GradientClipping.clip(grads.values(), cfg.maxGradNorm())
-          : GradientClipping.globalNorm(grads.values());
+      double norm = GradientClipping.globalNorm(grads.values());
       if (Double.isFinite(norm)) {
-        optimizer.step(model.parameters(), grads, lr);
+        // Clipping's factor is applied inside the optimizer's pass instead of in a pass of its own.
+        optimizer.step(model.parameters(), grads, lr, GradientClipping.coefficient(norm, cfg.maxGradNorm()));
       } else {
         System.err.println("train: warning: gradient norm is " + norm + " at step " + (globalStep + 1)
             + " (first non-finite gradient: " + firstNonFinite(grads) + "); the update was skipped. Lower train.lr"

@@ -120,6 +120,82 @@ class AdamWTest {
     assertClose(reference(0.5, 0.9, 0.999, 1e-8, 3), floats(decayed));
   }
 
+  /** Parameter, gradients and moments of 1000 elements, enough for every SIMD width plus a tail. */
+  private static float[][] largeCase(long seed) {
+    java.util.Random random = new java.util.Random(seed);
+    float[][] data = new float[1 + LRS.length][1003];
+    for (float[] row : data) {
+      for (int i = 0; i < row.length; i++) {
+        row[i] = (float) random.nextGaussian();
+      }
+    }
+    return data;
+  }
+
+  private static float[] runLarge(AdamW.Kernel kernel, float[][] data, double gradScale) {
+    try (NDManager manager = NDManager.newBaseManager();
+        AdamW adamW = new AdamW(manager, 0.9, 0.999, 1e-8, 0.01, kernel)) {
+      NDArray param = manager.create(data[0]);
+      param.setRequiresGradient(true);
+      for (int t = 0; t < LRS.length; t++) {
+        try (NDArray grad = manager.create(data[t + 1])) {
+          adamW.step(Map.of("w.weight", param), Map.of("w.weight", grad), LRS[t], gradScale);
+          assertArrayEquals(data[t + 1], grad.toFloatArray(), "the gradient itself is left unscaled");
+        }
+      }
+      return param.toFloatArray();
+    }
+  }
+
+  @Test
+  void everyKernelMatchesTheReferenceOnTensorsLongerThanAVector() {
+    float[][] data = largeCase(7);
+    double scale = 0.37;
+    double[] expected = new double[data[0].length];
+    double[] m = new double[expected.length];
+    double[] v = new double[expected.length];
+    for (int i = 0; i < expected.length; i++) {
+      expected[i] = data[0][i];
+    }
+    for (int t = 1; t <= LRS.length; t++) {
+      for (int i = 0; i < expected.length; i++) {
+        double g = data[t][i] * scale;
+        expected[i] -= LRS[t - 1] * 0.01 * expected[i];
+        m[i] = 0.9 * m[i] + 0.1 * g;
+        v[i] = 0.999 * v[i] + 0.001 * g * g;
+        expected[i] -= LRS[t - 1] / (1 - Math.pow(0.9, t)) * m[i]
+            / (Math.sqrt(v[i]) / Math.sqrt(1 - Math.pow(0.999, t)) + 1e-8);
+      }
+    }
+    float[] vector = runLarge(AdamW.Kernel.VECTOR, data, scale);
+    float[] scalar = runLarge(AdamW.Kernel.SCALAR, data, scale);
+    float[] tensorOps = runLarge(AdamW.Kernel.TENSOR_OPS, data, scale);
+    assertClose(expected, vector);
+    assertClose(expected, tensorOps);
+    // The SIMD and the scalar loop do the same float operations in the same order.
+    assertArrayEquals(scalar, vector);
+  }
+
+  @Test
+  void gradientScaleEqualsScalingTheGradientsFirst() {
+    float[][] data = largeCase(11);
+    float[][] scaled = new float[data.length][];
+    scaled[0] = data[0];
+    for (int t = 1; t < data.length; t++) {
+      scaled[t] = new float[data[t].length];
+      for (int i = 0; i < data[t].length; i++) {
+        scaled[t][i] = data[t][i] * 0.25f;
+      }
+    }
+    assertArrayEquals(runLarge(AdamW.Kernel.VECTOR, scaled, 1.0), runLarge(AdamW.Kernel.VECTOR, data, 0.25));
+  }
+
+  @Test
+  void theSimdLoopIsAvailableUnderSparksJvmFlags() {
+    // Surefire starts the test JVM with Spark's launcher flags, as every driver and executor gets them.
+    assertTrue(AdamWKernel.VECTORIZED, "jdk.incubator.vector is missing from the JVM");
+  }
+
   @Test
   void decayRule() {
     assertTrue(AdamW.decays("bert.encoder.layer.0.attention.self.query.weight"));

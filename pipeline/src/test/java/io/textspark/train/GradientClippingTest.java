@@ -66,4 +66,12 @@ class GradientClippingTest {
       assertArrayEquals(new float[] {5}, b.toFloatArray());
     }
   }
+
+  @Test
+  void coefficientClipsOnlyAboveMaxNormAndNeverWhenDisabled() {
+    assertEquals(1.0 / (13.0 + 1e-6), GradientClipping.coefficient(13.0, 1.0), 1e-15);
+    assertEquals(1.0, GradientClipping.coefficient(0.5, 1.0));
+    assertEquals(1.0, GradientClipping.coefficient(1e9, 0.0));
+    assertEquals(1.0, GradientClipping.coefficient(1e9, -1.0));
+  }
 }
