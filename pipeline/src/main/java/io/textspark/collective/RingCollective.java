@@ -33,13 +33,16 @@ import java.util.concurrent.TimeoutException;
  * bit-identical results because the all-gather copies each finished segment instead of summing it
  * again.
  *
- * <p>Every call must complete within the timeout. Each call starts with a small header naming the
- * operation, its sequence number and its size, so a worker knows whether its predecessor reached
- * the call: if it did not, the predecessor is stalled or dead and this worker fails naming it; if
- * it did, the predecessor is itself waiting for someone, so this worker waits one more timeout for
- * the failure report that then travels around the ring (an abort frame carrying the first
- * detector's message). A closed connection fails at once. The first failure is kept: later calls
- * fail immediately.
+ * <p>Every call must complete within the timeout, counted from the moment this worker entered it.
+ * Each call starts with a small header naming the operation, its sequence number and its size, so
+ * a worker knows whether its predecessor reached the call. While a worker waits for data it tells
+ * its successor so, several times per timeout, in a small "waiting" frame naming the rank it is
+ * waiting on: its own predecessor, or the rank its predecessor's waiting frames named. A worker that
+ * hears nothing until the timeout therefore knows whom the whole chain is waiting on, and every
+ * worker fails within the timeout naming the same stalled or dead rank, whether that rank stopped
+ * before the call or in the middle of it. The first worker to fail also sends an abort frame with
+ * its message to its successor, so the report travels round the ring. A closed connection fails at
+ * once. The first failure is kept: later calls fail immediately.
  */
 public final class RingCollective implements Collective {
   /** Bytes per chunk: small enough to start forwarding early, large enough to keep per-frame costs negligible. */
@@ -51,6 +54,8 @@ public final class RingCollective implements Collective {
   private static final int FRAME_BEGIN = 1;
   private static final int FRAME_DATA = 2;
   private static final int FRAME_ABORT = 3;
+  private static final int FRAME_WAITING = 4;
+  private static final int WAITING_BYTES = 4;
   private static final int BEGIN_BYTES = 4 + 8 + 4 + 4;
   private static final int OP_ALL_REDUCE = 1;
   private static final int OP_BROADCAST = 2;
@@ -58,11 +63,14 @@ public final class RingCollective implements Collective {
   private static final long POLL_MILLIS = 1000;
   // How long a failing worker tries to tell its successor why before it closes the connection.
   private static final long ABORT_GRACE_MILLIS = 2000;
+  private static final int NO_SUSPECT = -1;
 
   private final int rank;
   private final int size;
   private final List<InetSocketAddress> peers;
   private final Duration timeout;
+  // How often a waiting worker tells its successor whom it waits on: several times per timeout.
+  private final long waitingEveryNanos;
   private final int chunkBytes;
   private final Socket toNext;
   private final Socket fromPrev;
@@ -78,6 +86,14 @@ public final class RingCollective implements Collective {
   private long callNanos;
   private long waitNanos;
   private CollectiveException failure;
+  // The rank the predecessor's latest waiting frame named, and when it arrived (receiving thread
+  // writes, sending thread reads).
+  private volatile int upstreamSuspect = NO_SUSPECT;
+  private volatile long upstreamWaitingAt;
+  // Test hook: the receiving thread stops as in a stopped process, and the sender stays silent.
+  private int freezeAfterChunks = -1;
+  private long freezeMillis;
+  private volatile boolean frozen;
 
   private RingCollective(int rank, List<InetSocketAddress> peers, Duration timeout, int chunkBytes, Socket toNext,
       Socket fromPrev) throws IOException {
@@ -85,6 +101,8 @@ public final class RingCollective implements Collective {
     this.size = peers.size();
     this.peers = List.copyOf(peers);
     this.timeout = timeout;
+    this.waitingEveryNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(20),
+        Math.min(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS), timeout.toNanos() / 5));
     this.chunkBytes = chunkBytes;
     this.toNext = toNext;
     this.fromPrev = fromPrev;
@@ -262,14 +280,14 @@ public final class RingCollective implements Collective {
         int prev = (rank + size - 1) % size;
         expectBegin(op, seq, payload, deadline, what, prev);
         waitNanos += System.nanoTime() - start;
-        // The predecessor started this call: if data stops now it is waiting on its own
-        // predecessor, whose failure report will reach this worker; allow one more timeout for it.
-        long dataDeadline = deadline + timeout.toNanos();
         for (int i = 0; i < schedule.in.size(); i++) {
           Chunk c = schedule.in.get(i);
-          readData(c, payload, dataDeadline, what, prev);
+          readData(c, payload, deadline, what, prev);
           if (i < schedule.forwarded) {
             send.release();
+          }
+          if (i == freezeAfterChunks) {
+            freeze();
           }
         }
       }
@@ -384,9 +402,12 @@ public final class RingCollective implements Collective {
     try {
       length = readHeader(deadline, what, prev);
     } catch (SocketTimeoutException e) {
-      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: rank %d (%s) started %s but sent no data"
-          + " for twice %s (train.collective_timeout): rank %d or a rank before it in the ring is stalled", rank,
-          prev, address(prev), what, format(timeout), prev));
+      int suspect = suspect();
+      throw new CollectiveException(String.format(Locale.ROOT, "rank %d: %s did not complete within %s"
+          + " (train.collective_timeout): rank %d is stalled or dead%s", rank, what, format(timeout), suspect,
+          suspect == prev
+              ? " (it started the call, then sent nothing more; its address is " + address(prev) + ")"
+              : " (rank " + prev + " before this worker is alive and waiting on it)"));
     }
     int type = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).getInt(0);
     if (type != FRAME_DATA || length != c.count * p.width()) {
@@ -401,12 +422,32 @@ public final class RingCollective implements Collective {
     }
   }
 
-  /** Reads a frame header; an abort frame is turned into the failure it reports. */
+  /**
+   * Reads a frame header, skipping waiting frames after noting whom they name; an abort frame is
+   * turned into the failure it reports.
+   */
   private int readHeader(long deadline, String what, int prev) throws SocketTimeoutException {
     readFully(header, HEADER_BYTES, deadline, what, prev);
     ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
     int type = b.getInt(0);
     int length = b.getInt(4);
+    while (type == FRAME_WAITING) {
+      if (length != WAITING_BYTES) {
+        throw protocolError(what, prev, "a waiting frame");
+      }
+      readFully(header, WAITING_BYTES, deadline, what, prev);
+      int suspect = b.getInt(0);
+      if (suspect < 0 || suspect >= size) {
+        throw protocolError(what, prev, "a waiting frame");
+      }
+      upstreamSuspect = suspect;
+      upstreamWaitingAt = System.nanoTime();
+      readFully(header, HEADER_BYTES, deadline, what, prev);
+      type = b.getInt(0);
+      length = b.getInt(4);
+    }
+    // The predecessor is sending again: whatever it waited on has arrived.
+    upstreamSuspect = NO_SUSPECT;
     int limit = type == FRAME_ABORT ? 1 << 16 : received.length;
     if (length < 0 || length > limit) {
       throw protocolError(what, prev, "a frame header");
@@ -461,6 +502,34 @@ public final class RingCollective implements Collective {
             + " connection during " + what + " (" + (e instanceof EOFException ? "end of stream" : e.getMessage())
             + "): its task failed or its executor was lost", e);
       }
+    }
+  }
+
+  /**
+   * The rank this worker is waiting on as far as it can tell: the one its predecessor's recent
+   * waiting frames name, or else the predecessor itself, which has gone silent.
+   */
+  private int suspect() {
+    int upstream = upstreamSuspect;
+    boolean recent = System.nanoTime() - upstreamWaitingAt < 3 * waitingEveryNanos;
+    return upstream != NO_SUSPECT && recent && upstream != rank ? upstream : (rank + size - 1) % size;
+  }
+
+  /** Stops the receiving thread as a stopped process would, silencing the sender too (tests only). */
+  void freezeDuringNextCall(int afterChunks, long millis) {
+    freezeAfterChunks = afterChunks;
+    freezeMillis = millis;
+  }
+
+  private void freeze() {
+    freezeAfterChunks = -1;
+    frozen = true;
+    try {
+      Thread.sleep(freezeMillis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      frozen = false;
     }
   }
 
@@ -561,15 +630,35 @@ public final class RingCollective implements Collective {
     public void run() {
       try {
         out.write(begin);
+        long lastWrite = System.nanoTime();
         byte[] frame = new byte[HEADER_BYTES + chunkBytes];
         ByteBuffer b = ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] waiting = new byte[HEADER_BYTES + WAITING_BYTES];
+        ByteBuffer w = ByteBuffer.wrap(waiting).order(ByteOrder.LITTLE_ENDIAN).putInt(0, FRAME_WAITING)
+            .putInt(4, WAITING_BYTES);
         for (int k = 0; k < chunks.size(); k++) {
-          synchronized (this) {
-            while (ready <= k && !cancelled) {
-              wait();
+          while (true) {
+            synchronized (this) {
+              if (cancelled) {
+                return;
+              }
+              if (ready > k) {
+                break;
+              }
+              wait(TimeUnit.NANOSECONDS.toMillis(waitingEveryNanos) + 1);
+              if (cancelled) {
+                return;
+              }
+              if (ready > k) {
+                break;
+              }
             }
-            if (cancelled) {
-              return;
+            // Nothing to forward yet: tell the successor whom this worker is waiting on (written
+            // outside the lock, so that a slow successor never blocks the receiving thread).
+            long now = System.nanoTime();
+            if (now - lastWrite >= waitingEveryNanos && !frozen) {
+              out.write(w.putInt(HEADER_BYTES, suspect()).array());
+              lastWrite = now;
             }
           }
           Chunk c = chunks.get(k);
@@ -577,6 +666,7 @@ public final class RingCollective implements Collective {
           b.putInt(0, FRAME_DATA).putInt(4, length);
           payload.encode(c.offset, c.count, b.position(HEADER_BYTES).slice().order(ByteOrder.LITTLE_ENDIAN));
           out.write(frame, 0, HEADER_BYTES + length);
+          lastWrite = System.nanoTime();
           bytesSent += length;
         }
         out.flush();

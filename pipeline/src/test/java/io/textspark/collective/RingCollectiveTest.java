@@ -171,6 +171,35 @@ class RingCollectiveTest {
   }
 
   @Test
+  void aWorkerStoppedInTheMiddleOfACallMakesEveryOtherFailWithinOneTimeoutNamingIt() throws Exception {
+    Duration timeout = Duration.ofMillis(1500);
+    List<RingCollective> ring = LoopbackRing.open(4, timeout, SMALL_CHUNK);
+    try {
+      // Rank 1 forwards its first received chunk, then stops as a stopped process would: no data and
+      // no waiting frames. Ranks 0, 2 and 3 are two and three hops downstream of it, or next to it.
+      ring.get(1).freezeDuringNextCall(0, 5000);
+      long start = System.nanoTime();
+      long[] failedAfter = new long[4];
+      List<Throwable> errors = onEveryRank(ring, (r, c) -> {
+        try {
+          c.allReduceSum(new float[4000]);
+        } finally {
+          failedAfter[r] = (System.nanoTime() - start) / 1_000_000;
+        }
+      });
+      for (int r : new int[] {0, 2, 3}) {
+        CollectiveException e = assertInstanceOfCollective(errors.get(r));
+        assertTrue(e.rootCause().contains("rank 1 is stalled or dead"), "rank " + r + ": " + e.getMessage());
+        // One timeout and the read poll's granularity, well below the two timeouts (3 s) a chain of
+        // waiting workers would need if each waited out its own predecessor.
+        assertTrue(failedAfter[r] < 2500, "rank " + r + " failed after " + failedAfter[r] + " ms");
+      }
+    } finally {
+      ring.forEach(RingCollective::close);
+    }
+  }
+
+  @Test
   void aDeadWorkerMakesTheOthersFailAtOnceNamingIt() throws Exception {
     List<RingCollective> ring = LoopbackRing.open(3, TIMEOUT, SMALL_CHUNK);
     try {
