@@ -126,6 +126,10 @@ class BertClassifier(nn.Module):
                 for p in ("weight", "bias"):
                     names[f"layers.{i}.{ours}.{p}"] = f"encoder.layer.{i}.{theirs}.{p}"
         state = self.state_dict()
+        # A fine-tuned checkpoint brings its head; a Hub encoder keeps the fresh one.
+        for p in ("weight", "bias"):
+            if f"classifier.{p}" in tensors and tuple(tensors[f"classifier.{p}"].shape) == tuple(state[f"classifier.{p}"].shape):
+                state[f"classifier.{p}"] = tensors[f"classifier.{p}"]
         for ours, theirs in names.items():
             t = get(theirs)
             if t is None or tuple(t.shape) != tuple(state[ours].shape):
@@ -241,20 +245,34 @@ def train(args, model):
 
 
 def infer(args, model):
-    rows = read_rows(os.path.join(args.data, "score.jsonl"))
+    """Scores `--rows` rows the way textspark's score job does: the exported sentences repeated in
+    order, cut into windows of `--window-batches` batches, each window sorted by length and scored
+    in batches of `--batch-size`, then put back in order. Token ids come ready-made, so this times
+    padding and the model only: no tokenizer, no file reading or writing."""
+    base = read_rows(os.path.join(args.data, "score.jsonl"))
     model.eval()
-    order = sorted(range(len(rows)), key=lambda p: len(rows[p]["ids"]))
+    window = args.batch_size * args.window_batches
+    positive = 0
     start = time.perf_counter()
     model_seconds = 0.0
     with torch.no_grad():
-        for s in range(0, len(order), args.batch_size):
-            ids, mask, _ = padded(rows, order[s : s + args.batch_size])
-            t = time.perf_counter()
-            model(ids, mask).softmax(-1)
-            model_seconds += time.perf_counter() - t
+        for w in range(0, args.rows, window):
+            rows = [base[i % len(base)] for i in range(w, min(w + window, args.rows))]
+            order = sorted(range(len(rows)), key=lambda p: len(rows[p]["ids"]))
+            scores = [None] * len(rows)
+            for s in range(0, len(order), args.batch_size):
+                batch = order[s : s + args.batch_size]
+                ids, mask, _ = padded(rows, batch)
+                t = time.perf_counter()
+                probabilities = model(ids, mask).softmax(-1)
+                model_seconds += time.perf_counter() - t
+                for r, p in enumerate(batch):
+                    scores[p] = probabilities[r, -1].item()
+            positive += sum(1 for x in scores if x >= 0.5)
     seconds = time.perf_counter() - start
-    emit({"event": "inference", "rows": len(rows), "seconds": seconds, "model_seconds": model_seconds,
-          "rows_per_second": len(rows) / seconds})
+    emit({"event": "inference", "rows": args.rows, "seconds": seconds, "model_seconds": model_seconds,
+          "rows_per_second": args.rows / seconds, "last_label_rows": positive,
+          "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
 
 
 def main():
@@ -273,6 +291,8 @@ def main():
     p.add_argument("--skip-steps", type=int, default=5, help="warm-up steps left out of the throughput")
     p.add_argument("--val-batch-size", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=64, help="rows per inference batch")
+    p.add_argument("--window-batches", type=int, default=16, help="batches per length-sorted window (infer)")
+    p.add_argument("--rows", type=int, default=100000, help="rows to score, repeating score.jsonl (infer)")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)

@@ -3,17 +3,25 @@ package io.textspark.jobs;
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
+import io.textspark.bench.PythonBaseline;
+import io.textspark.bench.TrainBenchmark;
+import io.textspark.config.BenchConfig;
 import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
+import io.textspark.model.PretrainedModel;
 import io.textspark.score.ScoreJob;
 import io.textspark.score.ScoringPlan;
+import io.textspark.text.BertTokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,7 +95,17 @@ public final class ScoreBenchmark {
           s.model(), s.batchSize(), s.windowBatches(), s.maxLength(), s.device(), s.threads(), 0, true, s.columns(),
           s.scoreLabel());
       ScoreJob.Report report = ScoreJob.run(spark, config, bench, out);
-      return print(spark, s, report, out);
+      JsonObject json = print(spark, s, report, out);
+      if (config.bench().score().pytorch()) {
+        List<String> texts = new ArrayList<>();
+        for (Row r : sentences) {
+          texts.add(r.getString(3));
+        }
+        JsonObject pytorch = pytorch(spark, config, texts, report, json, out);
+        json.add("pytorch", pytorch);
+        out.println("bench-score: " + json);
+      }
+      return json;
     } finally {
       if (temporary) {
         HadoopPaths.deleteQuietly(work, conf);
@@ -133,6 +151,67 @@ public final class ScoreBenchmark {
         t.loadSeconds());
     out.println("bench-score: " + json);
     return json;
+  }
+
+  /**
+   * Times plain PyTorch eager inference ({@code bench/pytorch_bert.py infer}) on the same rows,
+   * model, batch size, windows and total threads, from token ids made by the model's own tokenizer.
+   */
+  private static JsonObject pytorch(SparkSession spark, TextSparkConfig config, List<String> texts,
+      ScoreJob.Report report, JsonObject ours, PrintStream out) {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    ScoreConfig s = config.score();
+    String reference = ScoreJob.modelReference(s.model(), config, conf);
+    PretrainedModel model = PretrainedModel.load(reference, config.model(), conf);
+    int threads = ours.get("parallel_tasks").getAsInt() * ours.get("threads_per_task").getAsInt();
+    java.nio.file.Path dir = tempDir();
+    try {
+      java.nio.file.Path data = Files.createDirectories(dir.resolve("data"));
+      try (BertTokenizer tokenizer = BertTokenizer.fromJson(model.tokenizerJson(), report.maxLength());
+          Writer w = Files.newBufferedWriter(data.resolve("score.jsonl"), StandardCharsets.UTF_8)) {
+        for (String text : texts) {
+          JsonArray ids = new JsonArray();
+          for (int id : tokenizer.encode(text).ids()) {
+            ids.add(id);
+          }
+          JsonObject row = new JsonObject();
+          row.add("ids", ids);
+          w.write(row + "\n");
+        }
+      }
+      TrainBenchmark.exportModel(model, dir.resolve("model"));
+      BenchConfig.Train py = config.bench().train();
+      out.printf(Locale.ROOT, "bench-score: PyTorch eager inference on the same %d rows with %d thread(s)%n",
+          report.rows(), threads);
+      JsonObject r = PythonBaseline.last(PythonBaseline.run(py.python(), java.nio.file.Path.of(py.script())
+          .toAbsolutePath().toString(), List.of("infer", "--model", dir.resolve("model").toString(), "--data",
+          data.toString(), "--threads", Integer.toString(threads), "--batch-size", Integer.toString(s.batchSize()),
+          "--window-batches", Integer.toString(s.windowBatches()), "--rows", Long.toString(report.rows())), false,
+          record -> { }), "inference");
+      double rowsPerSecond = r.get("rows_per_second").getAsDouble();
+      double modelMsPerRow = r.get("model_seconds").getAsDouble() * 1e3 / report.rows();
+      double oursRate = ours.get("rows_per_second").getAsDouble();
+      double oursModel = ours.get("model_ms_per_row").getAsDouble() / ours.get("parallel_tasks").getAsInt();
+      JsonObject json = new JsonObject();
+      json.addProperty("threads", threads);
+      json.addProperty("rows_per_second", rowsPerSecond);
+      json.addProperty("model_ms_per_row", modelMsPerRow);
+      json.addProperty("ratio_end_to_end", oursRate / rowsPerSecond);
+      json.addProperty("ratio_model", modelMsPerRow / oursModel);
+      out.println();
+      out.println("bench-score against PyTorch eager inference in Python (same rows, model, batch and windows)");
+      out.printf(Locale.ROOT, "  textspark score job   %8.1f rows/s end to end (Parquet in, tokenize, model, Parquet"
+          + " out, commit)%n", oursRate);
+      out.printf(Locale.ROOT, "  PyTorch eager         %8.1f rows/s (padding and model only: ids ready-made, no I/O)%n",
+          rowsPerSecond);
+      out.printf(Locale.ROOT, "  ratio textspark / PyTorch  %.2f end to end; model alone %.2f (%.3f against %.3f ms"
+          + " per row of wall time)%n", oursRate / rowsPerSecond, modelMsPerRow / oursModel, oursModel, modelMsPerRow);
+      return json;
+    } catch (IOException e) {
+      throw new TextSparkException("cannot prepare the PyTorch inference run in " + dir + ": " + e.getMessage(), e);
+    } finally {
+      HadoopPaths.deleteQuietly(new Path(dir.toUri()), conf);
+    }
   }
 
   private static java.nio.file.Path tempDir() {

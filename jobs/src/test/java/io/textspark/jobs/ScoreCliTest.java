@@ -3,6 +3,7 @@ package io.textspark.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -168,7 +169,7 @@ class ScoreCliTest {
     Path root = tmp.resolve("data");
     assertEquals(0, run("download", "data.url=" + Shared.colaZip().toUri(), "data.root=" + root).code());
     Run r = run("bench-score", "data.root=" + root, "--model", checkpoint.toString(), "--rows", "300",
-        "bench.score.work_dir=" + tmp.resolve("bench"));
+        "bench.score.work_dir=" + tmp.resolve("bench"), "bench.score.pytorch=false");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("replicated to 300 rows"), r.out());
     assertTrue(r.out().contains("300 rows, 300 scored"), r.out());
@@ -179,5 +180,34 @@ class ScoreCliTest {
     assertEquals(300, json.get("rows").getAsLong());
     assertTrue(json.get("rows_per_second").getAsDouble() > 0);
     assertTrue(json.get("model_ms_per_row").getAsDouble() > 0);
+  }
+
+  @Test
+  void benchScoreTimesPyTorchOnTheSameRowsWhenTorchIsInstalled() throws Exception {
+    String python = null;
+    for (String candidate : List.of("python3", "/usr/bin/python3")) {
+      try {
+        if (new ProcessBuilder(candidate, "-c", "import torch").redirectErrorStream(true).start().waitFor() == 0) {
+          python = candidate;
+          break;
+        }
+      } catch (IOException e) {
+        // not installed
+      }
+    }
+    assumeTrue(python != null, "no python3 with torch (Debian: python3-torch) is installed");
+    Path root = tmp.resolve("data");
+    assertEquals(0, run("download", "data.url=" + Shared.colaZip().toUri(), "data.root=" + root).code());
+    Run r = run("bench-score", "data.root=" + root, "--model", checkpoint.toString(), "--rows", "300",
+        "bench.train.python=" + python, "bench.train.script=" + Path.of("../bench/pytorch_bert.py").toAbsolutePath());
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("PyTorch eager inference on the same 300 rows"), r.out());
+    String jsonLine = r.out().lines().filter(l -> l.startsWith("bench-score: {") && l.contains("pytorch"))
+        .findFirst().orElseThrow(() -> new AssertionError(r.out()));
+    JsonObject json = JsonParser.parseString(jsonLine.substring("bench-score: ".length())).getAsJsonObject();
+    JsonObject pytorch = json.getAsJsonObject("pytorch");
+    assertTrue(pytorch.get("rows_per_second").getAsDouble() > 0, pytorch.toString());
+    assertEquals(json.get("rows_per_second").getAsDouble() / pytorch.get("rows_per_second").getAsDouble(),
+        pytorch.get("ratio_end_to_end").getAsDouble(), 1e-9);
   }
 }

@@ -17,9 +17,7 @@ import io.textspark.train.Examples;
 import io.textspark.train.MemoryStats;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -45,8 +43,7 @@ import org.apache.spark.sql.SparkSession;
  */
 public final class TrainBenchmark {
   private static final int WARMUP_STEPS = 5;
-  private static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
-  private static final String TRIM_THRESHOLD = "MALLOC_TRIM_THRESHOLD_";
+  private static final String MMAP_THRESHOLD = PythonBaseline.MMAP_THRESHOLD;
 
   private TrainBenchmark() {}
 
@@ -204,70 +201,29 @@ public final class TrainBenchmark {
   }
 
   private static List<JsonObject> python(
-      Options options, TrainConfig cfg, int threads, Path model, Path data, int maxSteps, boolean tunedAllocator)
-      throws IOException {
-    List<String> command = new ArrayList<>(List.of(options.python(), options.script().toString(), "train",
+      Options options, TrainConfig cfg, int threads, Path model, Path data, int maxSteps, boolean tunedAllocator) {
+    List<String> args = List.of("train",
         "--model", model.toString(), "--data", data.toString(), "--threads", Integer.toString(threads),
         "--seed", Long.toString(cfg.seed()), "--lr", Double.toString(cfg.lr()),
         "--weight-decay", Double.toString(cfg.weightDecay()), "--warmup-ratio", Double.toString(cfg.warmupRatio()),
         "--max-grad-norm", Double.toString(cfg.maxGradNorm()), "--dropout", Double.toString(cfg.dropout()),
         "--max-steps", Integer.toString(maxSteps), "--skip-steps", Integer.toString(WARMUP_STEPS),
-        "--val-batch-size", Integer.toString(cfg.valBatchSize())));
-    System.out.println("bench-train: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " : "")
-        + String.join(" ", command));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
-    if (tunedAllocator) {
-      builder.environment().put(MMAP_THRESHOLD, "1073741824");
-      builder.environment().put(TRIM_THRESHOLD, "1073741824");
-    } else {
-      builder.environment().remove(MMAP_THRESHOLD);
-      builder.environment().remove(TRIM_THRESHOLD);
-    }
-    Process process;
-    try {
-      process = builder.start();
-    } catch (IOException e) {
-      throw new TextSparkException("cannot start " + options.python() + ": " + e.getMessage() + ". Install Debian's"
-          + " python3-torch and libopenblas0-openmp, or set bench.python to an interpreter that has torch.", e);
-    }
-    List<JsonObject> events = new ArrayList<>();
-    try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
-        StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = out.readLine()) != null) {
-        JsonObject event = JsonParser.parseString(line).getAsJsonObject();
-        events.add(event);
-        if ("epoch".equals(event(event))) {
-          System.out.printf(Locale.ROOT, "pytorch: epoch %d done: val mcc %.4f accuracy %.4f (RSS %.2f GiB)%n",
-              event.get("epoch").getAsInt(), event.get("mcc").getAsDouble(), event.get("accuracy").getAsDouble(),
-              event.get("rss_bytes").getAsLong() / (double) (1L << 30));
-        }
+        "--val-batch-size", Integer.toString(cfg.valBatchSize()));
+    return PythonBaseline.run(options.python(), options.script().toString(), args, tunedAllocator, event -> {
+      if ("epoch".equals(event(event))) {
+        System.out.printf(Locale.ROOT, "pytorch: epoch %d done: val mcc %.4f accuracy %.4f (RSS %.2f GiB)%n",
+            event.get("epoch").getAsInt(), event.get("mcc").getAsDouble(), event.get("accuracy").getAsDouble(),
+            event.get("rss_bytes").getAsLong() / (double) (1L << 30));
       }
-    }
-    try {
-      int code = process.waitFor();
-      if (code != 0) {
-        throw new TextSparkException("the PyTorch baseline exited with code " + code + "; see its error above.");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      process.destroyForcibly();
-      throw new TextSparkException("interrupted while the PyTorch baseline ran", e);
-    }
-    return events;
+    });
   }
 
   private static String event(JsonObject o) {
-    return o.has("event") ? o.get("event").getAsString() : "";
+    return PythonBaseline.event(o);
   }
 
   private static JsonObject last(List<JsonObject> events, String name) {
-    for (int i = events.size() - 1; i >= 0; i--) {
-      if (name.equals(event(events.get(i)))) {
-        return events.get(i);
-      }
-    }
-    throw new TextSparkException("the PyTorch baseline printed no \"" + name + "\" record.");
+    return PythonBaseline.last(events, name);
   }
 
   private static List<JsonObject> validationRecords(Path metrics) throws IOException {
@@ -318,7 +274,8 @@ public final class TrainBenchmark {
     Files.writeString(file, epochs.toString(), StandardCharsets.UTF_8);
   }
 
-  private static void exportModel(PretrainedModel pretrained, Path folder) throws IOException {
+  /** Writes a model's {@code config.json} and {@code model.safetensors} for the Python baseline. */
+  public static void exportModel(PretrainedModel pretrained, Path folder) throws IOException {
     Files.createDirectories(folder);
     Files.writeString(folder.resolve("config.json"), pretrained.config().toJson(), StandardCharsets.UTF_8);
     try (OutputStream out = Files.newOutputStream(folder.resolve("model.safetensors"))) {

@@ -24,14 +24,17 @@ public record BenchConfig(Train train, Score score) {
    *
    * @param rows rows the CoLA validation set is replicated to; default 100000
    * @param workDir folder for the benchmark's tables, empty for a temporary one; default empty
+   * @param pytorch also time plain PyTorch inference on the same rows with {@code train.python}
+   *     and {@code train.script}; default true
    */
-  public record Score(long rows, String workDir) {}
+  public record Score(long rows, String workDir, boolean pytorch) {}
 
   /** Reads and validates the {@code bench} section. */
   public static BenchConfig from(Settings s) {
     return new BenchConfig(
         new Train(s.intIn("train.steps", 6, 1_000_000), s.bool("train.full"), s.nonEmpty("train.python"),
             s.nonEmpty("train.script"), s.nonEmpty("train.work_dir")),
-        new Score(s.longIn("score.rows", 1, 1_000_000_000L), s.string("score.work_dir").trim()));
+        new Score(s.longIn("score.rows", 1, 1_000_000_000L), s.string("score.work_dir").trim(),
+            s.bool("score.pytorch")));
   }
 }
