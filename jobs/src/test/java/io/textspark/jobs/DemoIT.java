@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,20 +20,11 @@ class DemoIT {
   @Test
   void demoRunsEveryStageWithTwoWorkersAndWritesAnOfflineReport() throws Exception {
     Path root = tmp.resolve("demo");
-    Path log = tmp.resolve("demo.log");
-    ProcessBuilder pb = new ProcessBuilder(List.of(Path.of("bin", "textspark").toAbsolutePath().toString(), "demo",
-        "demo.root=" + root, "demo.max_steps=12", "demo.val_every_steps=6", "demo.sample_rows=20"))
-        .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
-    pb.environment().remove("SPARK_HOME");
-    pb.environment().put("TEXTSPARK_CACHE", tmp.resolve("cache").toString());
-    pb.environment().put("TEXTSPARK_DRIVER_MEMORY", "3g");
-    Process p = pb.start();
-    if (!p.waitFor(10, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      throw new AssertionError("the demo did not finish in 10 minutes");
-    }
-    String out = Files.readString(log, StandardCharsets.UTF_8);
-    assertEquals(0, p.exitValue(), out);
+    Launcher.Result r = Launcher.run(tmp, "3g", Map.of("TEXTSPARK_CACHE", tmp.resolve("cache").toString()),
+        Duration.ofMinutes(10), List.of("demo", "demo.root=" + root, "demo.max_steps=12", "demo.val_every_steps=6",
+        "demo.sample_rows=20"));
+    String out = r.output();
+    assertEquals(0, r.code(), out);
     for (int stage = 1; stage <= 5; stage++) {
       assertTrue(out.contains("demo [" + stage + "/5]"), "stage " + stage + " missing:\n" + out);
     }

@@ -8,12 +8,11 @@ import io.textspark.fs.StagedOutput;
 import io.textspark.testing.FileSystemServers;
 import io.textspark.testing.HadoopTree;
 import io.textspark.testing.Shared;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,7 +34,9 @@ class S3LauncherIT {
     String root = SERVERS.s3a() + "/launcher";
     HadoopTree.upload(Shared.colaZip(), new org.apache.hadoop.fs.Path(root + "/mirror/cola_public.zip"), conf);
 
-    List<String> cmd = new ArrayList<>(List.of(Path.of("bin", "textspark").toAbsolutePath().toString(),
+    Map<String, String> env = new HashMap<>(SERVERS.s3Environment());
+    env.put("TEXTSPARK_JAVA_OPTS", "-Daws.disableEc2Metadata=true");
+    Launcher.Result r = Launcher.run(tmp, "1g", env, Duration.ofMinutes(5), List.of(
         "download", "--conf", Path.of("..", "conf", "s3.conf").toAbsolutePath().toString(),
         "data.url=" + root + "/mirror/cola_public.zip", "data.root=" + root + "/cola",
         // conf/s3.conf names AWS; this server is on loopback, needs path-style access, and the
@@ -44,21 +45,9 @@ class S3LauncherIT {
         "hadoop.fs.s3a.path.style.access=true",
         "hadoop.fs.s3a.aws.credentials.provider="
             + "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider"));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true);
-    pb.environment().remove("SPARK_HOME");
-    pb.environment().putAll(SERVERS.s3Environment());
-    pb.environment().put("TEXTSPARK_DRIVER_MEMORY", "1g");
-    pb.environment().put("TEXTSPARK_JAVA_OPTS", "-Daws.disableEc2Metadata=true");
-    Path log = tmp.resolve("launcher.log");
-    pb.redirectOutput(log.toFile());
-    Process p = pb.start();
-    if (!p.waitFor(5, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      throw new AssertionError("the launcher did not finish in 5 minutes");
-    }
-    String output = Files.readString(log, StandardCharsets.UTF_8);
+    String output = r.output();
     System.out.println(output);
-    assertEquals(0, p.exitValue(), output);
+    assertEquals(0, r.code(), output);
     assertTrue(output.contains("download: wrote " + root + "/cola/raw (train 8551 rows, validation 1043 rows"), output);
     assertTrue(StagedOutput.marker(new org.apache.hadoop.fs.Path(root + "/cola/raw"), conf).isPresent());
     assertFalse(output.contains(SERVERS.s3SecretKey()), "the secret is not printed");

@@ -7,12 +7,11 @@ import io.textspark.testing.Files2;
 import io.textspark.testing.Shared;
 import io.textspark.testing.TinyModel;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,24 +20,10 @@ class ScoreLauncherIT {
   @TempDir Path tmp;
 
   private String launch(int expectedCode, String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of("bin", "textspark").toAbsolutePath().toString());
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true);
-    pb.environment().remove("SPARK_HOME");
-    pb.environment().put("HF_ENDPOINT", Shared.hubEndpoint());
-    pb.environment().put("TEXTSPARK_CACHE", tmp.resolve("cache").toString());
-    pb.environment().put("TEXTSPARK_DRIVER_MEMORY", "1g");
-    Path log = tmp.resolve("launcher-" + System.nanoTime() + ".log");
-    pb.redirectOutput(log.toFile());
-    Process p = pb.start();
-    if (!p.waitFor(5, TimeUnit.MINUTES)) {
-      p.destroyForcibly();
-      throw new AssertionError("the launcher did not finish in 5 minutes");
-    }
-    String output = Files.readString(log, StandardCharsets.UTF_8);
-    assertEquals(expectedCode, p.exitValue(), output);
-    return output;
+    Launcher.Result r = Launcher.run(tmp, "1g", Map.of("HF_ENDPOINT", Shared.hubEndpoint(), "TEXTSPARK_CACHE",
+        tmp.resolve("cache").toString()), Duration.ofMinutes(5), List.of(args));
+    assertEquals(expectedCode, r.code(), r.output());
+    return r.output();
   }
 
   @Test
