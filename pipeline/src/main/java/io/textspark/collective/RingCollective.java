@@ -454,8 +454,10 @@ public final class RingCollective implements Collective {
     }
     if (type == FRAME_ABORT) {
       byte[] message = new byte[length];
+      // The report is already on its way; it may arrive just as this worker's own deadline passes.
+      long reportDeadline = Math.max(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ABORT_GRACE_MILLIS));
       try {
-        readFully(message, length, deadline, what, prev);
+        readFully(message, length, reportDeadline, what, prev);
       } catch (SocketTimeoutException e) {
         throw new CollectiveException("rank " + rank + ": rank " + prev + " aborted " + what + " without a reason");
       }
