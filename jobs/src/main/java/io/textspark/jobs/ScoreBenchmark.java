@@ -93,7 +93,7 @@ public final class ScoreBenchmark {
       ScoreConfig s = config.score();
       ScoreConfig bench = new ScoreConfig(input.toString(), new Path(work, "scored").toString(), "sentence",
           s.model(), s.batchSize(), s.windowBatches(), s.maxLength(), s.device(), s.threads(), 0, true, s.columns(),
-          s.scoreLabel());
+          s.scoreLabel(), s.progressEvery());
       ScoreJob.Report report = ScoreJob.run(spark, config, bench, out);
       JsonObject json = print(spark, s, report, out);
       if (config.bench().score().pytorch()) {

@@ -1,5 +1,6 @@
 package io.textspark.config;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -25,6 +26,8 @@ import java.util.Set;
  * @param overwrite replace an existing output; default false
  * @param columns the names of the output columns
  * @param scoreLabel label whose probability is the score, empty for the last label; default empty
+ * @param progressEvery how often {@code score} prints rows done, the rate and the time left; zero
+ *     for never; default 10 s
  */
 public record ScoreConfig(
     String input,
@@ -39,7 +42,8 @@ public record ScoreConfig(
     int partitions,
     boolean overwrite,
     Columns columns,
-    String scoreLabel) {
+    String scoreLabel,
+    Duration progressEvery) {
 
   /**
    * Names of the columns scoring adds.
@@ -87,6 +91,7 @@ public record ScoreConfig(
         s.intIn("partitions", 0, 1_000_000),
         s.bool("overwrite"),
         columns,
-        s.string("score_label").trim());
+        s.string("score_label").trim(),
+        s.durationOrZero("progress_every"));
   }
 }

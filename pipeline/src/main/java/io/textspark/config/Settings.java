@@ -101,14 +101,23 @@ public final class Settings {
 
   /** A positive duration such as {@code 30s} or {@code 5m}. */
   public Duration duration(String name) {
+    Duration value = durationOrZero(name);
+    if (value.isZero()) {
+      throw new ConfigError(key(name), raw(name), "the duration must be positive");
+    }
+    return value;
+  }
+
+  /** A duration such as {@code 30s} or {@code 5m}, or {@code 0} (which callers read as "off"). */
+  public Duration durationOrZero(String name) {
     Duration value;
     try {
       value = config.getDuration(key(name));
     } catch (ConfigException.BadValue | ConfigException.WrongType e) {
       throw new ConfigError(key(name), raw(name), "a duration such as 30s, 5m or 1h is expected");
     }
-    if (value.isNegative() || value.isZero()) {
-      throw new ConfigError(key(name), raw(name), "the duration must be positive");
+    if (value.isNegative()) {
+      throw new ConfigError(key(name), raw(name), "the duration must not be negative");
     }
     return value;
   }

@@ -94,9 +94,14 @@ public final class ScoreJob {
     ScoringPlan plan = model.prepare(spark);
     double prepareSeconds = (System.nanoTime() - preparing) / 1e9;
     Dataset<Row> rows = s.partitions() > 0 ? input.rows().repartition(s.partitions()) : input.rows();
-    out.printf(Locale.ROOT, "score: %s (%d partitions), text column %s, model %s (labels %s, read and broadcast in"
-            + " %.1f s), max_length %d, batch %d%n", input, rows.rdd().getNumPartitions(), s.textCol(),
-        plan.modelReference(), String.join(", ", plan.labels()), prepareSeconds, plan.maxLength(), s.batchSize());
+    // The total for the progress lines; a Parquet count reads footers and row-group headers, not the text.
+    long expected = s.progressEvery().isZero() ? -1 : input.rows().count();
+    int tasks = rows.rdd().getNumPartitions();
+    out.printf(Locale.ROOT, "score: %s (%s%d partitions), text column %s, model %s (labels %s, read and broadcast in"
+            + " %.1f s), max_length %d, batch %d%n", input,
+        expected < 0 ? "" : String.format(Locale.ROOT, "%,d rows, ", expected), tasks,
+        s.textCol(), plan.modelReference(), String.join(", ", plan.labels()), prepareSeconds, plan.maxLength(),
+        s.batchSize());
     // Folder partitioning (col=value/) is kept, so jobs reading the output prune it as they did the input.
     List<String> partitionBy = input.partitionColumns();
     if (!partitionBy.isEmpty()) {
@@ -109,7 +114,8 @@ public final class ScoreJob {
     long truncated;
     long empty;
     try (StagedOutput staged = StagedOutput.begin(target, conf)) {
-      try {
+      try (ScoreProgress progress = ScoreProgress.start(spark.sparkContext(), plan, Math.max(expected, 0),
+          tasks, s.progressEvery(), out)) {
         plan.transform(rows).write().mode(SaveMode.Overwrite).partitionBy(partitionBy.toArray(new String[0]))
             .parquet(staged.staging().toString());
       } catch (Exception e) {

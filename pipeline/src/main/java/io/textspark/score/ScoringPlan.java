@@ -83,6 +83,16 @@ public final class ScoringPlan {
     return counters.timings();
   }
 
+  /** Id of the accumulator every scoring task adds its rows to, as windows are scored (for progress). */
+  long rowsAccumulatorId() {
+    return counters.rows().id();
+  }
+
+  /** Id of the accumulator every scoring task adds its time to when it ends, even with no rows. */
+  long taskAccumulatorId() {
+    return counters.taskNanos().id();
+  }
+
   /** The model's labels by index. */
   public List<String> labels() {
     return labels;

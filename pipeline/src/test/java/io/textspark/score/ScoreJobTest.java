@@ -216,6 +216,10 @@ class ScoreJobTest {
     refused(ConfigError.class, "score.input", out, () -> score(config("score.input=", "score.output=" + out)));
     refused(ConfigError.class, "score.output", out, () -> score(config()));
     refused(ConfigError.class, "score.device", out, () -> score(config("score.output=" + out, "score.device=tpu")));
+    refused(ConfigError.class, "score.progress_every", out,
+        () -> score(config("score.output=" + out, "score.progress_every=-5s")));
+    refused(ConfigError.class, "a duration such as 30s", out,
+        () -> score(config("score.output=" + out, "score.progress_every=often")));
     refused(TextSparkException.class, "overlaps the input", table.resolve("scored"),
         () -> score(config("score.output=" + table.resolve("scored"))));
     refused(TextSparkException.class, "only 128 positions", out,

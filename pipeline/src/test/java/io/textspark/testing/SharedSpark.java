@@ -4,7 +4,7 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * The one Spark session every test shares: {@code local[2]}, UI off, failures not retried, and
- * short barrier timeouts, so a broken test fails fast instead of hanging.
+ * short barrier timeouts, so a broken test fails fast instead of hanging; heartbeats every second.
  */
 public final class SharedSpark {
   private static SparkSession session;
@@ -25,6 +25,8 @@ public final class SharedSpark {
           .config("spark.stage.maxConsecutiveAttempts", "1")
           .config("spark.task.maxFailures", "1")
           .config("spark.barrier.sync.timeout", "60s")
+          // Running tasks report their accumulators with each heartbeat; score progress tests wait for one.
+          .config("spark.executor.heartbeatInterval", "1s")
           .config("spark.sql.session.timeZone", "UTC")
           .getOrCreate();
       session.sparkContext().setLogLevel("WARN");
