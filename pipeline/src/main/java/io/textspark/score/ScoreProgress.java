@@ -1,5 +1,6 @@
 package io.textspark.score;
 
+import io.textspark.metrics.TimeLeft;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.HashMap;
@@ -10,7 +11,6 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 import org.apache.spark.SparkContext;
 import org.apache.spark.Success$;
 import org.apache.spark.scheduler.AccumulableInfo;
@@ -36,8 +36,6 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
   private final long taskId;
   private final long total;
   private final int partitions;
-  private final PrintStream out;
-  private final LongSupplier clock;
   private final long startedNanos;
   private final Map<Long, Long> running = new HashMap<>();
   private final Set<Long> ended = new HashSet<>();
@@ -49,24 +47,18 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
   private ScheduledExecutorService ticker;
 
   /**
-   * A tracker that is not attached to Spark yet: feed it listener events and call {@link #line()}.
-   *
    * @param rowsId id of the accumulator the scoring tasks add their rows to
    * @param taskId id of an accumulator every scoring task adds to when it ends (so that a task
    *     with an empty partition is known as one)
    * @param total rows of the table being scored
    * @param partitions partitions (tasks) the table is scored in
-   * @param out where {@link #start} prints
-   * @param clock nanosecond clock for the rate
    */
-  ScoreProgress(long rowsId, long taskId, long total, int partitions, PrintStream out, LongSupplier clock) {
+  private ScoreProgress(long rowsId, long taskId, long total, int partitions) {
     this.rowsId = rowsId;
     this.taskId = taskId;
     this.total = total;
     this.partitions = partitions;
-    this.out = out;
-    this.clock = clock;
-    this.startedNanos = clock.getAsLong();
+    this.startedNanos = System.nanoTime();
     this.lastChangeNanos = startedNanos;
   }
 
@@ -76,7 +68,7 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
    */
   public static ScoreProgress start(SparkContext sc, ScoringPlan plan, long total, int partitions, Duration every,
       PrintStream out) {
-    ScoreProgress progress = new ScoreProgress(plan.rowsAccumulatorId(), plan.taskAccumulatorId(), total, partitions, out, System::nanoTime);
+    ScoreProgress progress = new ScoreProgress(plan.rowsAccumulatorId(), plan.taskAccumulatorId(), total, partitions);
     if (every.isZero()) {
       return progress;
     }
@@ -128,7 +120,7 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
     long done = rowsDone();
     if (done != lastDone) {
       lastDone = done;
-      lastChangeNanos = clock.getAsLong();
+      lastChangeNanos = System.nanoTime();
     }
   }
 
@@ -143,7 +135,7 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
 
   /**
    * The progress line for now, e.g. {@code score: 41,216 of 100,000 rows (41.2%), 1 of 4 partitions
-   * done, 402.0 rows/s, about 2 min 16 s left}. The rate is the rows done over the time until they
+   * done, 402.0 rows/s, about 2m16s left}. The rate is the rows done over the time until they
    * were reported, so a heartbeat that has not come yet does not make it sink; the time left counts
    * from that report.
    */
@@ -156,8 +148,8 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
       double rate = done / seconds;
       b.append(String.format(Locale.ROOT, ", %.1f rows/s", rate));
       if (done < total) {
-        double since = (clock.getAsLong() - lastChangeNanos) / 1e9;
-        b.append(", about ").append(duration(Math.max(0, (total - done) / rate - since))).append(" left");
+        double since = (System.nanoTime() - lastChangeNanos) / 1e9;
+        b.append(", about ").append(TimeLeft.format(Math.max(0, (total - done) / rate - since))).append(" left");
       }
     }
     return b.toString();
@@ -182,16 +174,5 @@ public final class ScoreProgress extends SparkListener implements AutoCloseable 
       }
     }
     return null;
-  }
-
-  static String duration(double seconds) {
-    long s = Math.round(seconds);
-    if (s < 60) {
-      return s + " s";
-    }
-    if (s < 3600) {
-      return (s / 60) + " min " + (s % 60) + " s";
-    }
-    return (s / 3600) + " h " + (s % 3600 / 60) + " min";
   }
 }

@@ -24,6 +24,7 @@ import io.textspark.fs.HadoopPaths;
 import io.textspark.metrics.MetricsByDomain;
 import io.textspark.metrics.MetricsLog;
 import io.textspark.metrics.TensorBoardWriter;
+import io.textspark.metrics.TimeLeft;
 import io.textspark.model.BertClassifier;
 import io.textspark.model.BertConfig;
 import io.textspark.model.Safetensors;
@@ -32,7 +33,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -310,7 +310,7 @@ public final class Trainer {
           System.out.printf(Locale.ROOT, "epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %.1f samples/s"
               + "  ETA %s%n", epoch + 1, cfg.epochs(), doneInRun, totalSteps, windowLoss / Math.max(1, windowSteps),
               step.lr, step.gradNorm, windowRows * collective.size() / Math.max(1e-9, secs),
-              formatDuration(perStep * remaining));
+              TimeLeft.format(perStep * remaining));
           windowStart = System.nanoTime();
           windowRows = 0;
           windowLoss = 0;
@@ -716,12 +716,6 @@ public final class Trainer {
       }
     }
     return sb.toString();
-  }
-
-  private static String formatDuration(double seconds) {
-    Duration d = Duration.ofSeconds(Math.round(seconds));
-    return d.toHours() > 0 ? String.format(Locale.ROOT, "%dh%02dm", d.toHours(), d.toMinutesPart())
-        : String.format(Locale.ROOT, "%dm%02ds", d.toMinutesPart(), d.toSecondsPart());
   }
 
   /** Where the run is: what a checkpoint's {@code trainer_state.json} records and resume restores. */
