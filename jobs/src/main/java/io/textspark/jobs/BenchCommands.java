@@ -2,7 +2,7 @@ package io.textspark.jobs;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.textspark.collective.RingBenchmark;
+import io.textspark.bench.RingBenchmark;
 import io.textspark.config.AllReduceBenchConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.train.TrainJob;

@@ -1,7 +1,8 @@
 package io.textspark.jobs;
 
+import io.textspark.bench.ScoreBenchmark;
 import io.textspark.config.TextSparkConfig;
-import io.textspark.score.PredictJob;
+import io.textspark.inference.PredictJob;
 import io.textspark.score.ScoreJob;
 import java.util.List;
 import java.util.Map;

@@ -3,7 +3,7 @@ package io.textspark.jobs;
 import io.textspark.bench.TrainBenchmark;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.demo.DemoJob;
-import io.textspark.train.EvaluateJob;
+import io.textspark.evaluate.EvaluateJob;
 import io.textspark.train.TrainJob;
 import java.util.List;
 import java.util.Map;

@@ -12,7 +12,7 @@ import io.textspark.model.PretrainedModel;
 import io.textspark.report.HtmlReport;
 import io.textspark.report.RunMetrics;
 import io.textspark.score.ScoreJob;
-import io.textspark.train.EvaluateJob;
+import io.textspark.evaluate.EvaluateJob;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
 import java.io.IOException;

@@ -5,6 +5,7 @@ import io.textspark.checkpoint.Checkpoint;
 import io.textspark.config.ModelConfig;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
+import io.textspark.model.bert.BertConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

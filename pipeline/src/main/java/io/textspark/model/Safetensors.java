@@ -10,6 +10,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.model.bert.BertClassifier;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -436,7 +437,7 @@ public final class Safetensors {
         cause);
   }
 
-  static long elementCount(long[] shape) {
+  public static long elementCount(long[] shape) {
     long n = 1;
     for (long d : shape) {
       n = Math.multiplyExact(n, d);

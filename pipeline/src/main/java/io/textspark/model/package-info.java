@@ -1,2 +1,2 @@
-/** The BERT classifier as plain DJL NDArray operations, its configuration and safetensors I/O. */
+/** Models: resolving a model reference, safetensors I/O, and one sub-package per model family. */
 package io.textspark.model;

@@ -16,6 +16,7 @@ import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
+import io.textspark.inference.BatchScorer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Instant;

@@ -1,6 +1,12 @@
 package io.textspark.score;
 
 import ai.djl.Device;
+import io.textspark.inference.BatchScorer;
+import io.textspark.inference.Compute;
+import io.textspark.inference.ModelBundle;
+import io.textspark.inference.ModelCache;
+import io.textspark.inference.Prediction;
+import io.textspark.inference.ScoringModel;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;

@@ -1,5 +1,6 @@
 package io.textspark.score;
 
+import io.textspark.inference.ModelBundle;
 import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;

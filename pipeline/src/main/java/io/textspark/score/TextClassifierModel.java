@@ -8,6 +8,10 @@ import io.textspark.TextSparkException;
 import io.textspark.config.ConfigLoader;
 import io.textspark.config.ModelConfig;
 import io.textspark.config.Settings;
+import io.textspark.inference.Prediction;
+import io.textspark.inference.Compute;
+import io.textspark.inference.ModelBundle;
+import io.textspark.inference.ScoringModel;
 import io.textspark.model.PretrainedModel;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -479,7 +483,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
     ScoringModel.requireTrainedHead(model.reference(), model.weights());
     int length = ScoringModel.resolveMaxLength(model, getMaxLength(), conf);
     List<String> labels = model.config().labels();
-    int scoreIndex = scoreIndex(labels, getScoreLabel());
+    int scoreIndex = Prediction.scoreIndex(labels, getScoreLabel());
     return ScoringPlan.create(spark, copy(ParamMap.empty()), ModelBundle.of(model), labels, length, scoreIndex);
   }
 
@@ -490,20 +494,6 @@ public final class TextClassifierModel extends Transformer implements MLWritable
           + " `textspark train` (for example runs/cola/checkpoints/epoch=3-step=804).");
     }
     return path;
-  }
-
-  /** The index of {@code label} in {@code labels}; empty means the last label. */
-  static int scoreIndex(List<String> labels, String label) {
-    if (label == null || label.isEmpty()) {
-      return labels.size() - 1;
-    }
-    int i = labels.indexOf(label);
-    if (i < 0) {
-      throw new TextSparkException("the score label \"" + label + "\" is not one of the model's labels " + labels
-          + "; set the score label (score.score_label, or setScoreLabel) to one of them, or leave it empty for the"
-          + " last one.");
-    }
-    return i;
   }
 
   /** The Hub settings: this transformer's, where set, over the defaults of {@code conf/textspark.conf}. */

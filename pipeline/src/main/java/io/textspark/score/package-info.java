@@ -1,8 +1,6 @@
 /**
- * Scoring text with a fine-tuned classifier: the Spark ML {@code Transformer}
- * ({@link io.textspark.score.TextClassifierModel}), the {@code score} job that runs it over a table,
- * and {@code predict} for a few sentences without Spark. The model is loaded once per JVM
- * ({@link io.textspark.score.ModelCache}) and rows are scored in length-sorted batches
- * ({@link io.textspark.score.BatchScorer}).
+ * Scoring tables with a fine-tuned classifier on Spark: the Spark ML {@code Transformer}
+ * ({@link io.textspark.score.TextClassifierModel}) and the {@code score} job that runs it over a
+ * table. The model itself runs through {@code io.textspark.inference}.
  */
 package io.textspark.score;

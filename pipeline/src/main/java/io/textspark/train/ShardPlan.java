@@ -1,5 +1,7 @@
 package io.textspark.train;
 
+import io.textspark.batch.BatchPlan;
+import io.textspark.batch.Examples;
 import java.util.ArrayList;
 import java.util.List;
 

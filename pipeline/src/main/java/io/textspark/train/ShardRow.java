@@ -1,5 +1,6 @@
 package io.textspark.train;
 
+import io.textspark.batch.Examples;
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.List;

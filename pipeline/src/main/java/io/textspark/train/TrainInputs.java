@@ -1,6 +1,7 @@
 package io.textspark.train;
 
-import io.textspark.model.BertConfig;
+import io.textspark.batch.Examples;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;

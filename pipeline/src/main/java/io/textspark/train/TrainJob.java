@@ -4,13 +4,15 @@ import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
+import io.textspark.batch.Examples;
 import io.textspark.collective.Collective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
-import io.textspark.model.BertConfig;
+import io.textspark.metrics.MetricsFormat;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.PretrainedModel;
 import java.io.IOException;
 import java.util.List;
@@ -82,7 +84,7 @@ public final class TrainJob {
     }
     System.out.println("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
         + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
-    System.out.println("train: best " + Trainer.formatMetrics(summary.bestMetrics()));
+    System.out.println("train: best " + MetricsFormat.line(summary.bestMetrics()));
     System.out.println(summary.toJson());
     return summary;
   }

@@ -13,6 +13,9 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.batch.BatchPlan;
+import io.textspark.batch.Examples;
+import io.textspark.batch.PaddedBatch;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointFile;
 import io.textspark.checkpoint.CheckpointMetadata;
@@ -20,13 +23,15 @@ import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.checkpoint.Checkpoints;
 import io.textspark.collective.Collective;
 import io.textspark.config.TrainConfig;
+import io.textspark.evaluate.Evaluator;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.metrics.MetricsByDomain;
+import io.textspark.metrics.MetricsFormat;
 import io.textspark.metrics.MetricsLog;
 import io.textspark.metrics.TensorBoardWriter;
 import io.textspark.metrics.TimeLeft;
-import io.textspark.model.BertClassifier;
-import io.textspark.model.BertConfig;
+import io.textspark.model.bert.BertClassifier;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import java.io.IOException;
 import java.io.InputStream;
@@ -107,8 +112,8 @@ public final class Trainer {
     public JsonObject toJson() {
       JsonObject o = new JsonObject();
       o.addProperty("best_checkpoint", bestCheckpoint);
-      o.add("best_metrics", metricsJson(bestMetrics));
-      o.add("last_metrics", metricsJson(lastMetrics));
+      o.add("best_metrics", MetricsFormat.json(bestMetrics));
+      o.add("last_metrics", MetricsFormat.json(lastMetrics));
       o.addProperty("global_step", globalStep);
       o.addProperty("epochs_completed", epochsCompleted);
       o.addProperty("stopped_early", stoppedEarly);
@@ -345,7 +350,7 @@ public final class Trainer {
         checkpoint(store, model, optimizer, state, lastMetrics, logs);
         if (collective.rank() == 0) {
           System.out.printf(Locale.ROOT, "epoch %d/%d done: %s  (RSS %s, heap %s)%n", epoch + 1, cfg.epochs(),
-              formatMetrics(lastMetrics), MemoryStats.rss(), MemoryStats.heapUsed());
+              MetricsFormat.line(lastMetrics), MemoryStats.rss(), MemoryStats.heapUsed());
         }
       }
     }
@@ -578,7 +583,7 @@ public final class Trainer {
     record.addProperty("epoch", epoch);
     record.addProperty("split", "validation");
     metrics.forEach(record::addProperty);
-    record.add("confusion_matrix", confusionJson(cm));
+    record.add("confusion_matrix", MetricsFormat.confusionJson(cm));
     state.history.add(record);
     if (writer) {
       logs.scalars(metrics, state.globalStep, epoch, "validation");
@@ -684,40 +689,6 @@ public final class Trainer {
     return examples.subset(positions);
   }
 
-  static JsonObject metricsJson(Map<String, Double> metrics) {
-    JsonObject o = new JsonObject();
-    metrics.forEach(o::addProperty);
-    return o;
-  }
-
-  /** A confusion matrix as nested JSON arrays, rows by true label. */
-  static JsonArray confusionJson(long[][] cm) {
-    JsonArray rows = new JsonArray();
-    for (long[] row : cm) {
-      JsonArray r = new JsonArray();
-      for (long v : row) {
-        r.add(v);
-      }
-      rows.add(r);
-    }
-    return rows;
-  }
-
-  /** Metrics on one line: {@code val/loss 0.52 val/accuracy 0.79 val/mcc 0.41 ...}. */
-  public static String formatMetrics(Map<String, Double> metrics) {
-    if (metrics == null) {
-      return "";
-    }
-    StringBuilder sb = new StringBuilder();
-    for (String key : List.of("val/loss", "val/accuracy", "val/mcc", "val/f1", "in/mcc", "out/mcc")) {
-      Double v = metrics.get(key);
-      if (v != null) {
-        sb.append(sb.length() == 0 ? "" : "  ").append(String.format(Locale.ROOT, "%s %.4f", key, v));
-      }
-    }
-    return sb.toString();
-  }
-
   /** Where the run is: what a checkpoint's {@code trainer_state.json} records and resume restores. */
   private static final class State {
     int epoch;
@@ -778,7 +749,7 @@ public final class Trainer {
       }
       o.addProperty("early_stopping_wait", badValidations);
       if (lastMetrics != null) {
-        o.add("last_metrics", metricsJson(lastMetrics));
+        o.add("last_metrics", MetricsFormat.json(lastMetrics));
       }
       o.add("history", history);
       o.addProperty("model", in.modelReference());

@@ -1,5 +1,5 @@
 /**
- * Training: the trainer loop, AdamW, gradient clipping, the LR schedule, length-bucketed batching
- * with dynamic padding, and evaluation.
+ * Training: the trainer loop, AdamW, gradient clipping, the LR schedule, and the distributed
+ * barrier stage that runs one trainer per worker.
  */
 package io.textspark.train;

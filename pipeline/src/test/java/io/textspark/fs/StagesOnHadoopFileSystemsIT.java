@@ -20,7 +20,7 @@ import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
 import io.textspark.score.ScoreJob;
-import io.textspark.train.EvaluateJob;
+import io.textspark.evaluate.EvaluateJob;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
 import java.io.ByteArrayOutputStream;

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import io.textspark.model.bert.BertClassifier;
 import io.textspark.testing.TinyBert;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -11,6 +11,8 @@ import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.config.ConfigError;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.testing.Reference;
+import io.textspark.inference.ScoringModel;
 import io.textspark.model.Safetensors;
 import io.textspark.testing.Files2;
 import io.textspark.testing.SharedSpark;

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.textspark.TextSparkException;
+import io.textspark.inference.ModelCache;
+import io.textspark.testing.Reference;
+import io.textspark.inference.ScoringModel;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyModel;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.textspark.testing;
 
-import io.textspark.model.BertClassifier;
-import io.textspark.model.BertConfig;
+import io.textspark.model.bert.BertClassifier;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.ModelFiles;
 import io.textspark.model.Safetensors;
 import java.io.IOException;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.textspark.TextSparkException;
+import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;

@@ -3,6 +3,7 @@ package io.textspark.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;

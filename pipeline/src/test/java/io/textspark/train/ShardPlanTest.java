@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.textspark.batch.BatchPlan;
+import io.textspark.batch.Examples;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -10,6 +10,7 @@ import io.textspark.TextSparkException;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
+import io.textspark.evaluate.EvaluateJob;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import java.io.ByteArrayOutputStream;

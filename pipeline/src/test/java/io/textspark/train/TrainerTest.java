@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.textspark.TextSparkException;
+import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
-import io.textspark.model.BertClassifier;
-import io.textspark.model.BertConfig;
+import io.textspark.model.bert.BertClassifier;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import io.textspark.testing.Files2;
 import java.io.IOException;

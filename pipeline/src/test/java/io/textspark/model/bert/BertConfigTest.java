@@ -1,4 +1,4 @@
-package io.textspark.model;
+package io.textspark.model.bert;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

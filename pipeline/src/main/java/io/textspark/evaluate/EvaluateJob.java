@@ -1,9 +1,10 @@
-package io.textspark.train;
+package io.textspark.evaluate;
 
 import ai.djl.ndarray.NDManager;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
+import io.textspark.batch.Examples;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.config.TextSparkConfig;
@@ -12,7 +13,8 @@ import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
 import io.textspark.metrics.ClassificationMetrics;
 import io.textspark.metrics.MetricsByDomain;
-import io.textspark.model.BertClassifier;
+import io.textspark.metrics.MetricsFormat;
+import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.PretrainedModel;
 import java.io.PrintStream;
 
@@ -86,7 +88,7 @@ public final class EvaluateJob {
     o.addProperty("f1", m.f1());
     o.addProperty("precision", m.precision());
     o.addProperty("recall", m.recall());
-    o.add("confusion_matrix", Trainer.confusionJson(m.confusionMatrix()));
+    o.add("confusion_matrix", MetricsFormat.confusionJson(m.confusionMatrix()));
     return o;
   }
 

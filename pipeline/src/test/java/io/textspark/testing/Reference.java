@@ -1,8 +1,9 @@
-package io.textspark.score;
+package io.textspark.testing;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.inference.ScoringModel;
 import io.textspark.model.PretrainedModel;
 import java.nio.file.Path;
 import org.apache.hadoop.conf.Configuration;
@@ -11,18 +12,18 @@ import org.apache.hadoop.conf.Configuration;
  * Expected outputs computed the plain way: one text alone, its own token ids unpadded and without
  * an attention mask, softmax written out here. Batching, sorting and padding must not change them.
  */
-final class Reference {
+public final class Reference {
   private Reference() {}
 
   /** The model of a checkpoint folder, on the CPU. */
-  static ScoringModel load(Path checkpoint) {
+  public static ScoringModel load(Path checkpoint) {
     Configuration conf = new Configuration();
     return ScoringModel.load(PretrainedModel.load(checkpoint.toString(), TextSparkConfig.withOverrides().model(),
         conf), ai.djl.Device.cpu());
   }
 
   /** Every label's probability for {@code ids} run alone through the model. */
-  static double[] probabilities(ScoringModel model, int[] ids) {
+  public static double[] probabilities(ScoringModel model, int[] ids) {
     long[] wide = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {
       wide[i] = ids[i];
@@ -44,7 +45,7 @@ final class Reference {
   }
 
   /** Every label's probability for {@code text} tokenized at {@code maxLength} and run alone. */
-  static double[] probabilities(ScoringModel model, String text, int maxLength) {
+  public static double[] probabilities(ScoringModel model, String text, int maxLength) {
     return probabilities(model, model.tokenizer(maxLength).encode(text).ids());
   }
 }

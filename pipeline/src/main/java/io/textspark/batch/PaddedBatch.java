@@ -1,4 +1,4 @@
-package io.textspark.train;
+package io.textspark.batch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;

@@ -1,4 +1,4 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
@@ -7,8 +7,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
-import io.textspark.model.BertClassifier;
-import io.textspark.model.BertConfig;
+import io.textspark.model.bert.BertClassifier;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
 import io.textspark.text.BertTokenizer;

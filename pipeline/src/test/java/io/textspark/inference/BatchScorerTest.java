@@ -1,4 +1,4 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,6 +11,7 @@ import io.textspark.TextSparkException;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
+import io.textspark.testing.Reference;
 import io.textspark.testing.TinyModel;
 import java.nio.file.Path;
 import java.util.ArrayList;

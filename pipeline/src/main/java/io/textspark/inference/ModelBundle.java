@@ -1,8 +1,8 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import ai.djl.Device;
 import io.textspark.fs.Download;
-import io.textspark.model.BertConfig;
+import io.textspark.model.bert.BertConfig;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayInputStream;

@@ -1,4 +1,4 @@
-package io.textspark.model;
+package io.textspark.model.bert;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -13,6 +13,7 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.TextSparkException;
+import io.textspark.model.Safetensors;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;

@@ -1,4 +1,4 @@
-package io.textspark.train;
+package io.textspark.batch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

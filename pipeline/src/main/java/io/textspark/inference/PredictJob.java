@@ -1,4 +1,4 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import ai.djl.Device;
 import com.google.gson.GsonBuilder;
@@ -8,6 +8,7 @@ import io.textspark.config.ConfigError;
 import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.model.PretrainedModel;
+import io.textspark.score.ScoreJob;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -38,7 +39,7 @@ public final class PredictJob {
     ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.weights());
     int maxLength = ScoringModel.resolveMaxLength(pretrained, s.maxLength(), conf);
     List<String> labels = pretrained.config().labels();
-    int scoreIndex = TextClassifierModel.scoreIndex(labels, s.scoreLabel());
+    int scoreIndex = Prediction.scoreIndex(labels, s.scoreLabel());
     Device device = Compute.device(s.device());
     Compute.useThreads(Compute.threads(s.threads()));
     Prediction[] predictions;

@@ -1,12 +1,12 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.text.BertTokenizer;
-import io.textspark.train.BatchPlan;
-import io.textspark.train.Examples;
-import io.textspark.train.PaddedBatch;
+import io.textspark.batch.BatchPlan;
+import io.textspark.batch.Examples;
+import io.textspark.batch.PaddedBatch;
 import java.util.Arrays;
 import java.util.List;
 

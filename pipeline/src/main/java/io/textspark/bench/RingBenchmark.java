@@ -1,5 +1,8 @@
-package io.textspark.collective;
+package io.textspark.bench;
 
+import io.textspark.collective.CollectiveException;
+import io.textspark.collective.LoopbackRing;
+import io.textspark.collective.RingCollective;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

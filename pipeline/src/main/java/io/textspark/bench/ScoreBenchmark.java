@@ -1,4 +1,4 @@
-package io.textspark.jobs;
+package io.textspark.bench;
 
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
@@ -6,8 +6,6 @@ import static org.apache.spark.sql.functions.col;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
-import io.textspark.bench.PythonBaseline;
-import io.textspark.bench.TrainBenchmark;
 import io.textspark.config.BenchConfig;
 import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
@@ -45,14 +43,6 @@ import org.apache.spark.sql.types.StructType;
  */
 public final class ScoreBenchmark {
   private ScoreBenchmark() {}
-
-  /** Runs the benchmark as {@code textspark bench-score ARGS}. */
-  public static void main(String[] args) {
-    String[] all = new String[args.length + 1];
-    all[0] = "bench-score";
-    System.arraycopy(args, 0, all, 1, args.length);
-    TextSpark.main(all);
-  }
 
   /** Builds the input, scores it, prints the figures and returns them as JSON. */
   public static JsonObject run(SparkSession spark, TextSparkConfig config, PrintStream out) {

@@ -1,4 +1,4 @@
-package io.textspark.model;
+package io.textspark.model.bert;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;

@@ -1,4 +1,4 @@
-package io.textspark.train;
+package io.textspark.batch;
 
 import io.textspark.TextSparkException;
 import java.util.Arrays;

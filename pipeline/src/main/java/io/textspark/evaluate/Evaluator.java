@@ -1,11 +1,14 @@
-package io.textspark.train;
+package io.textspark.evaluate;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.textspark.batch.BatchPlan;
+import io.textspark.batch.Examples;
+import io.textspark.batch.PaddedBatch;
 import io.textspark.collective.Collective;
 import io.textspark.metrics.MetricsByDomain;
-import io.textspark.model.BertClassifier;
+import io.textspark.model.bert.BertClassifier;
 import java.util.List;
 
 /** Scores a labelled set with a model in eval mode: loss, accuracy, MCC, F1, per domain. */

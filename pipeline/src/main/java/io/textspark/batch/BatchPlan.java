@@ -1,4 +1,4 @@
-package io.textspark.train;
+package io.textspark.batch;
 
 import java.util.ArrayList;
 import java.util.Arrays;

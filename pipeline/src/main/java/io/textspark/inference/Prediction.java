@@ -1,4 +1,7 @@
-package io.textspark.score;
+package io.textspark.inference;
+
+import io.textspark.TextSparkException;
+import java.util.List;
 
 /**
  * What the model says about one text: the predicted label and every label's probability, or, when
@@ -27,5 +30,19 @@ public record Prediction(
   /** The probability of label {@code i}, or NaN when the text was not scored. */
   public double probability(int i) {
     return probabilities == null ? Double.NaN : probabilities[i];
+  }
+
+  /** The index of {@code label} in {@code labels}; empty means the last label. */
+  public static int scoreIndex(List<String> labels, String label) {
+    if (label == null || label.isEmpty()) {
+      return labels.size() - 1;
+    }
+    int i = labels.indexOf(label);
+    if (i < 0) {
+      throw new TextSparkException("the score label \"" + label + "\" is not one of the model's labels " + labels
+          + "; set the score label (score.score_label, or setScoreLabel) to one of them, or leave it empty for the"
+          + " last one.");
+    }
+    return i;
   }
 }

@@ -1,4 +1,4 @@
-package io.textspark.score;
+package io.textspark.inference;
 
 import ai.djl.Device;
 import java.util.concurrent.ConcurrentHashMap;
