@@ -6,6 +6,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.config.BenchConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
@@ -277,8 +278,8 @@ public final class TrainBenchmark {
   /** Writes a model's {@code config.json} and {@code model.safetensors} for the Python baseline. */
   public static void exportModel(PretrainedModel pretrained, Path folder) throws IOException {
     Files.createDirectories(folder);
-    Files.writeString(folder.resolve("config.json"), pretrained.config().toJson(), StandardCharsets.UTF_8);
-    try (OutputStream out = Files.newOutputStream(folder.resolve("model.safetensors"))) {
+    Files.writeString(folder.resolve(CheckpointLayout.CONFIG), pretrained.config().toJson(), StandardCharsets.UTF_8);
+    try (OutputStream out = Files.newOutputStream(folder.resolve(CheckpointLayout.WEIGHTS))) {
       Safetensors.write(out, pretrained.weights(), Map.of());
     }
   }

@@ -2,6 +2,7 @@ package io.textspark.data;
 
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
@@ -52,7 +53,7 @@ public final class TokenizeJob {
         "no downloaded CoLA data at " + raw + ": run `textspark download` first (with the same data.root)."));
     String rawSha = rawMarker.get("sha256").getAsString();
 
-    byte[] tokenizerJson = ModelFiles.resolve(config.model(), conf).read(ModelFiles.TOKENIZER);
+    byte[] tokenizerJson = ModelFiles.resolve(config.model(), conf).read(CheckpointLayout.TOKENIZER);
     String tokSha = Download.sha256Hex(tokenizerJson);
     int maxLength = config.tokenize().maxLength();
     // Build it here once: a broken tokenizer.json fails on the driver with a clear message.

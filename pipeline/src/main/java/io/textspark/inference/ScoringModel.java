@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
 import io.textspark.model.PretrainedModel;
@@ -106,10 +107,10 @@ public final class ScoringModel implements AutoCloseable {
     } catch (IllegalArgumentException | TextSparkException e) {
       return Optional.empty();
     }
-    if (checkpoint.isEmpty() || checkpoint.get().files().stream().noneMatch(f -> f.name().equals("trainer_state.json"))) {
+    if (checkpoint.isEmpty() || checkpoint.get().files().stream().noneMatch(f -> f.name().equals(CheckpointLayout.TRAINER_STATE))) {
       return Optional.empty();
     }
-    try (InputStream in = checkpoint.get().open("trainer_state.json")) {
+    try (InputStream in = checkpoint.get().open(CheckpointLayout.TRAINER_STATE)) {
       JsonElement state = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8));
       JsonObject config = state.getAsJsonObject().getAsJsonObject("config");
       if (config == null || !config.has("tokenize")) {

@@ -1,5 +1,6 @@
 package io.textspark.model;
 
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.TextSparkException;
 import io.textspark.config.ModelConfig;
 import io.textspark.fs.Download;
@@ -17,13 +18,6 @@ import org.apache.hadoop.conf.Configuration;
  * local cache, once; a local folder or a Hadoop URL of a folder is read in place.
  */
 public final class ModelFiles {
-  /** The model's architecture and sizes. */
-  public static final String CONFIG = "config.json";
-  /** The Hugging Face tokenizer. */
-  public static final String TOKENIZER = "tokenizer.json";
-  /** The weights. */
-  public static final String WEIGHTS = "model.safetensors";
-
   private static final Pattern HUB_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*");
   private static final Duration HUB_TIMEOUT = Duration.ofMinutes(2);
 
@@ -125,7 +119,7 @@ public final class ModelFiles {
   private TextSparkException missing(String file, String where, String why) {
     String fix = kind == Kind.HUB
         ? "Check model.name, and model.hub_endpoint (or $HF_ENDPOINT) when you use a mirror."
-        : "A model folder needs " + CONFIG + ", " + TOKENIZER + " and " + WEIGHTS + "; check model.name (or --model).";
+        : "A model folder needs " + CheckpointLayout.CONFIG + ", " + CheckpointLayout.TOKENIZER + " and " + CheckpointLayout.WEIGHTS + "; check model.name (or --model).";
     return new TextSparkException("model " + reference + " has no usable " + file + " (" + where + ": " + why + "). " + fix);
   }
 

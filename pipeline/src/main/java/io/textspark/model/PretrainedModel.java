@@ -2,6 +2,7 @@ package io.textspark.model;
 
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.config.ModelConfig;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
@@ -34,11 +35,11 @@ public record PretrainedModel(
     Optional<Checkpoint> checkpoint = asCheckpoint(reference, conf);
     if (checkpoint.isPresent()) {
       Checkpoint c = checkpoint.get();
-      byte[] config = read(c, ModelFiles.CONFIG);
-      byte[] tokenizer = read(c, ModelFiles.TOKENIZER);
+      byte[] config = read(c, CheckpointLayout.CONFIG);
+      byte[] tokenizer = read(c, CheckpointLayout.TOKENIZER);
       Map<String, Safetensors.Tensor> weights;
-      try (InputStream in = c.open(ModelFiles.WEIGHTS)) {
-        weights = Safetensors.read(in, c.path() + "/" + ModelFiles.WEIGHTS);
+      try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
+        weights = Safetensors.read(in, c.path() + "/" + CheckpointLayout.WEIGHTS);
       } catch (IOException e) {
         throw new TextSparkException("cannot read the weights of checkpoint " + c.path() + ": " + e.getMessage(), e);
       }
@@ -46,9 +47,9 @@ public record PretrainedModel(
           weights, tokenizer, Download.sha256Hex(tokenizer), c.path().toString());
     }
     ModelFiles files = ModelFiles.resolve(reference, hub, conf);
-    byte[] config = files.read(ModelFiles.CONFIG);
-    byte[] tokenizer = files.read(ModelFiles.TOKENIZER);
-    java.nio.file.Path weightsPath = files.local(ModelFiles.WEIGHTS);
+    byte[] config = files.read(CheckpointLayout.CONFIG);
+    byte[] tokenizer = files.read(CheckpointLayout.TOKENIZER);
+    java.nio.file.Path weightsPath = files.local(CheckpointLayout.WEIGHTS);
     Map<String, Safetensors.Tensor> weights;
     try (InputStream in = Files.newInputStream(weightsPath)) {
       weights = Safetensors.read(in, weightsPath.toString());
@@ -65,7 +66,7 @@ public record PretrainedModel(
     try {
       dir = new Path(reference);
       if (!Checkpoint.isCheckpointFolder(dir, conf)
-          && !HadoopPaths.exists(new Path(dir, "trainer_state.json"), conf)) {
+          && !HadoopPaths.exists(new Path(dir, CheckpointLayout.TRAINER_STATE), conf)) {
         return Optional.empty();
       }
     } catch (IllegalArgumentException | TextSparkException e) {

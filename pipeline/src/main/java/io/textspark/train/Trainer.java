@@ -18,6 +18,7 @@ import io.textspark.batch.Examples;
 import io.textspark.batch.PaddedBatch;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointFile;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointMetadata;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.checkpoint.Checkpoints;
@@ -66,17 +67,6 @@ import org.apache.hadoop.fs.Path;
  * and logs, including every rank's step and all-reduce times so that stragglers show.
  */
 public final class Trainer {
-  /** File names inside a checkpoint. */
-  public static final String MODEL_FILE = "model.safetensors";
-  /** The Hugging Face config of the fine-tuned model. */
-  public static final String CONFIG_FILE = "config.json";
-  /** The tokenizer the model was trained with. */
-  public static final String TOKENIZER_FILE = "tokenizer.json";
-  /** AdamW's moments by parameter name. */
-  public static final String OPTIMIZER_FILE = "optimizer.safetensors";
-  /** Epoch, step, position, metrics so far and the resolved configuration. */
-  public static final String STATE_FILE = "trainer_state.json";
-
   /** Observes a run; used by the console, by tests, and by the distributed driver. */
   public interface Listener {
     /** Called after every optimizer step. */
@@ -224,7 +214,7 @@ public final class Trainer {
             + " with " + state.shards + " worker(s); its data order only exists with that many. Resume it with"
             + " train.workers=" + state.shards + ", or resume from a checkpoint written at the end of an epoch.");
       }
-      Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, MODEL_FILE);
+      Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, CheckpointLayout.WEIGHTS);
       BertClassifier model = BertClassifier.load(root, modelConfig, weights, cfg.seed());
       AdamW optimizer = new AdamW(root, cfg.weightDecay());
       if (resumeFrom != null) {
@@ -632,12 +622,12 @@ public final class Trainer {
     Map<String, NDArray> optState = optimizer.state();
     JsonObject trainerState = state.toJson(cfg, in);
     List<CheckpointFile> files = List.of(
-        CheckpointFile.of(MODEL_FILE, out -> model.save(out, meta)),
-        CheckpointFile.ofBytes(CONFIG_FILE, modelConfig.toJson().getBytes(StandardCharsets.UTF_8)),
-        CheckpointFile.ofBytes(TOKENIZER_FILE, in.tokenizerJson()),
-        CheckpointFile.of(OPTIMIZER_FILE, out -> Safetensors.writeArrays(out, optState,
+        CheckpointFile.of(CheckpointLayout.WEIGHTS, out -> model.save(out, meta)),
+        CheckpointFile.ofBytes(CheckpointLayout.CONFIG, modelConfig.toJson().getBytes(StandardCharsets.UTF_8)),
+        CheckpointFile.ofBytes(CheckpointLayout.TOKENIZER, in.tokenizerJson()),
+        CheckpointFile.of(CheckpointLayout.OPTIMIZER, out -> Safetensors.writeArrays(out, optState,
             Map.of("step", Long.toString(optimizer.stepCount())))),
-        CheckpointFile.ofJson(STATE_FILE, trainerState));
+        CheckpointFile.ofJson(CheckpointLayout.TRAINER_STATE, trainerState));
     Checkpoint saved = store.write(name, new CheckpointMetadata(state.epoch, state.globalStep, ranked, extra), files);
     TrainConfig.Checkpointing ck = cfg.checkpoint();
     store.retain(ck.saveTopK(), ck.monitor(), ck.mode(), ck.saveLast());
@@ -674,7 +664,7 @@ public final class Trainer {
   }
 
   private static void loadOptimizer(AdamW optimizer, BertClassifier model, Checkpoint checkpoint, long globalStep) {
-    Map<String, Safetensors.Tensor> tensors = readTensors(checkpoint, OPTIMIZER_FILE);
+    Map<String, Safetensors.Tensor> tensors = readTensors(checkpoint, CheckpointLayout.OPTIMIZER);
     Map<String, float[]> state = new LinkedHashMap<>();
     tensors.forEach((k, v) -> state.put(k, v.toFloatArray()));
     optimizer.loadFloats(state, model.parameters(), globalStep);
@@ -707,10 +697,10 @@ public final class Trainer {
 
     static State read(Checkpoint checkpoint) {
       JsonObject o;
-      try (InputStream s = checkpoint.open(STATE_FILE)) {
+      try (InputStream s = checkpoint.open(CheckpointLayout.TRAINER_STATE)) {
         o = JsonParser.parseString(new String(s.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
       } catch (IOException | RuntimeException e) {
-        throw new TextSparkException("cannot read " + STATE_FILE + " of checkpoint " + checkpoint.path() + ": "
+        throw new TextSparkException("cannot read " + CheckpointLayout.TRAINER_STATE + " of checkpoint " + checkpoint.path() + ": "
             + e.getMessage() + ". Resume from another checkpoint (train.resume_from).", e);
       }
       State s = new State();

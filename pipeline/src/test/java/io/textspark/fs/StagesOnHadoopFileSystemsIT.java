@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DownloadJob;
@@ -216,7 +217,7 @@ class StagesOnHadoopFileSystemsIT {
       throws IOException {
     CheckpointStore store = new CheckpointStore(new org.apache.hadoop.fs.Path(root, "runs/tiny/checkpoints"), conf);
     JsonObject state;
-    try (InputStream in = store.resolve("last").open(Trainer.STATE_FILE)) {
+    try (InputStream in = store.resolve("last").open(CheckpointLayout.TRAINER_STATE)) {
       state = JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
     }
     JsonObject hadoop = state.getAsJsonObject("config").getAsJsonObject("hadoop");

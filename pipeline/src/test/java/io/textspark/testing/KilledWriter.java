@@ -2,6 +2,7 @@ package io.textspark.testing;
 
 import com.google.gson.JsonObject;
 import io.textspark.checkpoint.CheckpointFile;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointMetadata;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.model.ModelFiles;
@@ -44,14 +45,14 @@ public final class KilledWriter {
     state.addProperty("seed", seed);
     byte[] tokenizer;
     try {
-      tokenizer = Files.readAllBytes(Shared.miniLm().resolve(ModelFiles.TOKENIZER));
+      tokenizer = Files.readAllBytes(Shared.miniLm().resolve(CheckpointLayout.TOKENIZER));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
     List<byte[]> contents = List.of(weights, TinyBert.CONFIG.toJson().getBytes(StandardCharsets.UTF_8), tokenizer,
         optimizer, state.toString().getBytes(StandardCharsets.UTF_8));
-    List<String> names = List.of(Trainer.MODEL_FILE, Trainer.CONFIG_FILE, Trainer.TOKENIZER_FILE,
-        Trainer.OPTIMIZER_FILE, Trainer.STATE_FILE);
+    List<String> names = List.of(CheckpointLayout.WEIGHTS, CheckpointLayout.CONFIG, CheckpointLayout.TOKENIZER,
+        CheckpointLayout.OPTIMIZER, CheckpointLayout.TRAINER_STATE);
     List<CheckpointFile> files = new ArrayList<>();
     for (int i = 0; i < names.size(); i++) {
       int index = i;

@@ -1,5 +1,6 @@
 package io.textspark.testing;
 
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
 import io.textspark.model.ModelFiles;
@@ -34,9 +35,9 @@ public final class TinyBert {
   /** Writes {@code config.json}, {@code tokenizer.json} and {@code model.safetensors} into {@code dir}. */
   public static Path writeFolder(Path dir, long seed) throws IOException {
     Files.createDirectories(dir);
-    Files.writeString(dir.resolve(ModelFiles.CONFIG), CONFIG.toJson(), StandardCharsets.UTF_8);
-    Files.copy(Shared.miniLm().resolve(ModelFiles.TOKENIZER), dir.resolve(ModelFiles.TOKENIZER));
-    try (OutputStream out = Files.newOutputStream(dir.resolve(ModelFiles.WEIGHTS))) {
+    Files.writeString(dir.resolve(CheckpointLayout.CONFIG), CONFIG.toJson(), StandardCharsets.UTF_8);
+    Files.copy(Shared.miniLm().resolve(CheckpointLayout.TOKENIZER), dir.resolve(CheckpointLayout.TOKENIZER));
+    try (OutputStream out = Files.newOutputStream(dir.resolve(CheckpointLayout.WEIGHTS))) {
       Safetensors.write(out, encoderWeights(seed), Map.of("format", "pt"));
     }
     return dir;

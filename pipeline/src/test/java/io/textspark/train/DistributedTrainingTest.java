@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.config.TextSparkConfig;
@@ -74,7 +75,7 @@ class DistributedTrainingTest {
   }
 
   private static Map<String, float[]> weights(Checkpoint c) throws IOException {
-    try (InputStream in = c.open(Trainer.MODEL_FILE)) {
+    try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
       Map<String, float[]> out = new LinkedHashMap<>();
       Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
       return out;

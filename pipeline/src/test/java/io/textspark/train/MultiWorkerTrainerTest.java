@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
+import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.collective.LoopbackRing;
@@ -60,7 +61,7 @@ class MultiWorkerTrainerTest {
   private static Map<String, float[]> lastWeights(Path run) throws IOException {
     Checkpoint c = new CheckpointStore(new org.apache.hadoop.fs.Path(run.resolve("checkpoints").toUri()), CONF)
         .last().orElseThrow();
-    try (InputStream in = c.open(Trainer.MODEL_FILE)) {
+    try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
       Map<String, float[]> out = new LinkedHashMap<>();
       Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
       return out;
