@@ -3,6 +3,7 @@ package io.textspark.bench;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.console.Console;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -33,7 +34,7 @@ public final class PythonBaseline {
       Consumer<JsonObject> onRecord) {
     List<String> command = new ArrayList<>(List.of(python, script));
     command.addAll(args);
-    System.out.println("bench: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " : "") + String.join(" ", command));
+    Console.info("bench: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " : "") + String.join(" ", command));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
     if (tunedAllocator) {
       builder.environment().put(MMAP_THRESHOLD, "1073741824");

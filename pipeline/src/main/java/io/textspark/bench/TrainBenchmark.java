@@ -10,6 +10,7 @@ import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.config.BenchConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
+import io.textspark.console.Console;
 import io.textspark.data.DataLayout;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
@@ -82,7 +83,7 @@ public final class TrainBenchmark {
     result.addProperty("batch_size", cfg.batchSize());
     result.addProperty("train_rows", train.size());
 
-    System.out.printf(Locale.ROOT, "bench-train: throughput, %d steps of batch %d on %d threads%n",
+    Console.info("bench-train: throughput, %d steps of batch %d on %d threads",
         options.steps(), Trainer.globalBatch(cfg), threads);
     StepTimer timer = new StepTimer(WARMUP_STEPS);
     Path throughputRun = fresh(options.workDir().resolve("java-throughput"));
@@ -108,7 +109,7 @@ public final class TrainBenchmark {
     result.add("throughput", throughput);
 
     if (options.full()) {
-      System.out.println("bench-train: full recipe on both sides");
+      Console.info("bench-train: full recipe on both sides");
       EpochMemory memory = new EpochMemory();
       Path runDir = fresh(options.workDir().resolve("java-full"));
       Trainer.Summary summary = TrainJob.run(spark, config.with(List.of(
@@ -165,29 +166,29 @@ public final class TrainBenchmark {
 
   private static void print(JsonObject r) {
     JsonObject t = r.getAsJsonObject("throughput");
-    System.out.println();
-    System.out.printf(Locale.ROOT, "training throughput (batch %d, %d threads, same batches):%n",
+    Console.info("");
+    Console.info("training throughput (batch %d, %d threads, same batches):",
         r.get("batch_size").getAsInt(), r.get("threads").getAsInt());
-    System.out.printf(Locale.ROOT, "  textspark (DJL)        %8.1f samples/s%n",
+    Console.info("  textspark (DJL)        %8.1f samples/s",
         t.get("textspark_samples_per_second").getAsDouble());
-    System.out.printf(Locale.ROOT, "  PyTorch %s eager %8.1f samples/s   (BLAS %s)%n",
+    Console.info("  PyTorch %s eager %8.1f samples/s   (BLAS %s)",
         t.get("pytorch").getAsString(), t.get("pytorch_samples_per_second").getAsDouble(),
         t.get("pytorch_blas").getAsString());
-    System.out.printf(Locale.ROOT, "  PyTorch, large blocks kept %8.1f samples/s   (the allocator settings textspark uses)%n",
+    Console.info("  PyTorch, large blocks kept %8.1f samples/s   (the allocator settings textspark uses)",
         t.get("pytorch_tuned_allocator_samples_per_second").getAsDouble());
-    System.out.printf(Locale.ROOT, "  ratio textspark / PyTorch  %.2f   (%.2f against PyTorch with the same allocator settings)%n",
+    Console.info("  ratio textspark / PyTorch  %.2f   (%.2f against PyTorch with the same allocator settings)",
         t.get("ratio").getAsDouble(), t.get("ratio_tuned_allocator").getAsDouble());
     if (r.has("full")) {
       JsonObject f = r.getAsJsonObject("full");
-      System.out.println("validation per epoch:     textspark MCC  acc     RSS       |  PyTorch MCC  acc     RSS");
+      Console.info("validation per epoch:     textspark MCC  acc     RSS       |  PyTorch MCC  acc     RSS");
       for (JsonElement e : f.getAsJsonArray("epochs")) {
         JsonObject o = e.getAsJsonObject();
-        System.out.printf(Locale.ROOT, "  epoch %d                  %6.4f  %6.4f  %s  |  %6.4f  %6.4f  %s%n",
+        Console.info("  epoch %d                  %6.4f  %6.4f  %s  |  %6.4f  %6.4f  %s",
             o.get("epoch").getAsInt(), num(o, "textspark_mcc"), num(o, "textspark_accuracy"),
             gib(o, "textspark_rss_bytes"), num(o, "pytorch_mcc"), num(o, "pytorch_accuracy"),
             gib(o, "pytorch_rss_bytes"));
       }
-      System.out.printf(Locale.ROOT, "  whole run: textspark %.1f s at %.1f samples/s; PyTorch %.1f samples/s%n",
+      Console.info("  whole run: textspark %.1f s at %.1f samples/s; PyTorch %.1f samples/s",
           f.get("textspark_seconds").getAsDouble(), f.get("textspark_samples_per_second").getAsDouble(),
           f.get("pytorch_samples_per_second").getAsDouble());
     }
@@ -212,7 +213,7 @@ public final class TrainBenchmark {
         "--val-batch-size", Integer.toString(cfg.valBatchSize()));
     return PythonBaseline.run(options.python(), options.script().toString(), args, tunedAllocator, event -> {
       if ("epoch".equals(event(event))) {
-        System.out.printf(Locale.ROOT, "pytorch: epoch %d done: val mcc %.4f accuracy %.4f (RSS %.2f GiB)%n",
+        Console.info("pytorch: epoch %d done: val mcc %.4f accuracy %.4f (RSS %.2f GiB)",
             event.get("epoch").getAsInt(), event.get("mcc").getAsDouble(), event.get("accuracy").getAsDouble(),
             event.get("rss_bytes").getAsLong() / (double) (1L << 30));
       }

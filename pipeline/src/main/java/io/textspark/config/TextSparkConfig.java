@@ -1,9 +1,7 @@
 package io.textspark.config;
 
 import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigRenderOptions;
-import com.typesafe.config.ConfigValueFactory;
 import java.io.Serializable;
 import java.util.List;
 

@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import io.textspark.config.DataConfig;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.console.Console;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
@@ -47,14 +48,14 @@ public final class DownloadJob {
       Optional<JsonObject> committed = StagedOutput.marker(target, conf);
       if (committed.isPresent() && !data.overwrite() && !data.sha256().isEmpty()
           && data.sha256().equals(committed.get().get("sha256").getAsString())) {
-        System.out.println("download: " + target + " is up to date (SHA-256 " + data.sha256()
+        Console.info("download: " + target + " is up to date (SHA-256 " + data.sha256()
             + " as data.sha256 asks); nothing to do. Pass --overwrite to rebuild it.");
         return skipped(committed.get(), target);
       }
       java.nio.file.Path tmpDir = Files.createTempDirectory("textspark-download");
       try {
         java.nio.file.Path zip = tmpDir.resolve("cola.zip");
-        System.out.println("download: fetching " + data.url());
+        Console.info("download: fetching " + data.url());
         Download.Result fetched = Download.fetch(
             data.url(), zip, data.timeout(), conf, Download.console("download"),
             "The URL comes from data.url (or $COLA_URL).");
@@ -68,7 +69,7 @@ public final class DownloadJob {
         if (previous.isPresent() && !data.overwrite()) {
           String had = previous.get().has("sha256") ? previous.get().get("sha256").getAsString() : "";
           if (had.equals(fetched.sha256())) {
-            System.out.println("download: " + target + " is up to date (same zip, SHA-256 " + fetched.sha256()
+            Console.info("download: " + target + " is up to date (same zip, SHA-256 " + fetched.sha256()
                 + "); nothing to do. Pass --overwrite to rebuild it.");
             return skipped(previous.get(), target);
           }
@@ -93,7 +94,7 @@ public final class DownloadJob {
         marker.addProperty("rejects", parsed.rejects().size());
         marker.addProperty("created", Instant.now().toString());
         out.commit(marker);
-        System.out.printf(Locale.ROOT, "download: wrote %s (train %d rows, validation %d rows, %d rejected lines)%n",
+        Console.info("download: wrote %s (train %d rows, validation %d rows, %d rejected lines)",
             target, parsed.train().size(), parsed.validation().size(), parsed.rejects().size());
         return new Report(false, fetched.sha256(), parsed.train().size(), parsed.validation().size(),
             parsed.rejects().size(), target);
@@ -118,7 +119,7 @@ public final class DownloadJob {
     int rejected = parsed.rejects().size();
     double fraction = parsed.totalLines() == 0 ? 1.0 : (double) rejected / parsed.totalLines();
     if (rejected > 0) {
-      System.out.printf(Locale.ROOT, "download: %d of %d lines rejected (%.2f%%); first: %s line %d: %s%n",
+      Console.info("download: %d of %d lines rejected (%.2f%%); first: %s line %d: %s",
           rejected, parsed.totalLines(), 100 * fraction, parsed.rejects().get(0).file(),
           parsed.rejects().get(0).line(), parsed.rejects().get(0).reason());
     }
@@ -162,7 +163,7 @@ public final class DownloadJob {
     try (var files = Files.walk(dir)) {
       files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
-      System.err.println("warning: could not delete " + dir + ": " + e.getMessage());
+      Console.warn("warning: could not delete " + dir + ": " + e.getMessage());
     }
   }
 }

@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.console.Console;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
@@ -13,7 +14,6 @@ import io.textspark.text.TokenizerCache;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -62,7 +62,7 @@ public final class TokenizeJob {
     Path target = HadoopPaths.qualify(layout.tokenized(), conf);
     Optional<JsonObject> previous = StagedOutput.marker(target, conf);
     if (previous.isPresent() && !config.data().overwrite() && sameInputs(previous.get(), rawSha, tokSha, maxLength)) {
-      System.out.println("tokenize: " + target + " is up to date (same data, tokenizer and max_length); nothing to"
+      Console.info("tokenize: " + target + " is up to date (same data, tokenizer and max_length); nothing to"
           + " do. Pass --overwrite to rebuild it.");
       JsonObject m = previous.get();
       return new Report(true, tokSha, counts(m, "rows"), counts(m, "truncated"), target);
@@ -76,7 +76,7 @@ public final class TokenizeJob {
     try (StagedOutput out = StagedOutput.begin(target, conf)) {
       for (int i = 0; i < SPLITS.size(); i++) {
         String split = SPLITS.get(i);
-        System.out.println("tokenize: " + split + " with " + partitions + " tasks");
+        Console.info("tokenize: " + split + " with " + partitions + " tasks");
         Dataset<Row> input = spark.read().parquet(layout.raw(split).toString()).repartition(partitions);
         Dataset<Row> tokens = input.mapPartitions(
             new Tokenize(shared, tokSha, maxLength), Encoders.row(ColaSchemas.TOKENIZED));
@@ -101,7 +101,7 @@ public final class TokenizeJob {
     } finally {
       shared.destroy();
     }
-    System.out.printf(Locale.ROOT, "tokenize: wrote %s (train %d rows, validation %d rows; %d truncated at %d tokens)%n",
+    Console.info("tokenize: wrote %s (train %d rows, validation %d rows; %d truncated at %d tokens)",
         target, rows[0], rows[1], truncated[0] + truncated[1], maxLength);
     return new Report(false, tokSha, rows, truncated, target);
   }

@@ -1,6 +1,7 @@
 package io.textspark.fs;
 
 import io.textspark.TextSparkException;
+import io.textspark.console.Console;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -73,7 +74,7 @@ public final class Download {
       try {
         Files.deleteIfExists(tmp);
       } catch (IOException e) {
-        System.err.println("warning: could not delete " + tmp + ": " + e.getMessage());
+        Console.warn("warning: could not delete " + tmp + ": " + e.getMessage());
       }
     }
   }
@@ -187,7 +188,7 @@ public final class Download {
         done = finished;
         String pct = total > 0 ? String.format(Locale.ROOT, " (%d%%)", bytes * 100 / total) : "";
         String of = total >= 0 ? " / " + human(total) : "";
-        System.out.println(label + ": " + human(bytes) + of + pct);
+        Console.info(label + ": " + human(bytes) + of + pct);
       }
     };
   }

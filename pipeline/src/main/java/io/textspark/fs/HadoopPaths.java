@@ -1,6 +1,7 @@
 package io.textspark.fs;
 
 import io.textspark.TextSparkException;
+import io.textspark.console.Console;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -108,7 +109,7 @@ public final class HadoopPaths {
     try {
       fs(path, conf).delete(path, true);
     } catch (IOException | RuntimeException e) {
-      System.err.println("warning: could not delete " + path + ": " + e.getMessage());
+      Console.warn("warning: could not delete " + path + ": " + e.getMessage());
     }
   }
 }

@@ -19,7 +19,7 @@ import java.util.Map;
  * <p>NaN and infinite values are written as {@code null}, because JSON has no such numbers and
  * strict readers reject the bare {@code NaN} that some writers emit.
  */
-public final class MetricsLog implements AutoCloseable {
+public final class MetricsLog implements MetricsSink {
   // Without serializeNulls Gson would drop the keys of non-finite values altogether.
   private final Gson gson = new GsonBuilder().serializeNulls().create();
   private final Writer writer;
@@ -45,6 +45,11 @@ public final class MetricsLog implements AutoCloseable {
       }
     }
     write(line);
+  }
+
+  @Override
+  public void scalars(Map<String, Double> values, long step, int epoch, String split) {
+    log(step, epoch, split, values);
   }
 
   /** Writes an arbitrary record, for example run metadata, as one line. */

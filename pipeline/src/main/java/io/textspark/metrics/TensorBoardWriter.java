@@ -21,7 +21,7 @@ import java.util.zip.CRC32C;
  * name the file {@link #fileName(String)} inside the log directory, because TensorBoard only reads
  * files whose names contain {@code tfevents}.
  */
-public final class TensorBoardWriter implements AutoCloseable {
+public final class TensorBoardWriter implements MetricsSink {
   /** Opens the output stream of an event file, given the file's name. */
   @FunctionalInterface
   public interface StreamOpener {
@@ -96,7 +96,14 @@ public final class TensorBoardWriter implements AutoCloseable {
     flush();
   }
 
+  /** Records {@code values} at {@code step}; TensorBoard has no notion of epoch or split (tags carry it). */
+  @Override
+  public void scalars(Map<String, Double> values, long step, int epoch, String split) {
+    scalars(values, step);
+  }
+
   /** Pushes buffered records to the file system. */
+  @Override
   public void flush() {
     try {
       out.flush();

@@ -3,6 +3,7 @@ package io.textspark.model;
 import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.TextSparkException;
 import io.textspark.config.ModelConfig;
+import io.textspark.console.Console;
 import io.textspark.fs.Download;
 import java.io.IOException;
 import java.io.InputStream;
@@ -108,7 +109,7 @@ public final class ModelFiles {
       return target;
     }
     try {
-      System.out.println("model: fetching " + url);
+      Console.info("model: fetching " + url);
       Download.fetch(url, target, HUB_TIMEOUT, hadoopConf, Download.console("model: " + file), "");
       return target;
     } catch (TextSparkException e) {

@@ -40,10 +40,4 @@ public record TrainInputs(
     this(train, validation, modelConfig, weights, tokenizerJson, modelReference, resolvedConfig, outputDir, hadoopConf,
         Sharding.whole(train.size()));
   }
-
-  /** The same inputs with another training set and sharding, such as one worker's shard. */
-  public TrainInputs withTrain(Examples rows, Sharding shards) {
-    return new TrainInputs(rows, validation, modelConfig, weights, tokenizerJson, modelReference, resolvedConfig,
-        outputDir, hadoopConf, shards);
-  }
 }

@@ -104,8 +104,8 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
     TrainInputs inputs = new TrainInputs(trainRows, validationRows, BertConfig.parse(modelConfigJson), pretrained,
         tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get(),
         Sharding.one(rank, workers, totalTrainRows));
-    List<Trainer.Listener> listeners = List.of(stopWhenKilled(context), FaultInjection.fromSystemProperty(rank,
-        attempt));
+    List<Trainer.Listener> listeners = new ArrayList<>(List.of(stopWhenKilled(context)));
+    listeners.addAll(WorkerHooks.listeners(rank, attempt));
     RingCollective ring = BarrierRendezvous.join(context, cfg.collectiveTimeout(), token);
     try {
       Trainer.Summary summary = Trainer.fit(cfg, inputs, ring, listeners, device);

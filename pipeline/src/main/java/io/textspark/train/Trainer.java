@@ -8,12 +8,9 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
-import io.textspark.batch.BatchPlan;
 import io.textspark.batch.Examples;
 import io.textspark.batch.PaddedBatch;
 import io.textspark.checkpoint.Checkpoint;
@@ -28,24 +25,19 @@ import io.textspark.evaluate.Evaluator;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.metrics.MetricsByDomain;
 import io.textspark.metrics.MetricsFormat;
-import io.textspark.metrics.MetricsLog;
-import io.textspark.metrics.TensorBoardWriter;
+import io.textspark.metrics.MetricsSink;
+import io.textspark.metrics.RunLogs;
 import io.textspark.metrics.TimeLeft;
 import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
@@ -137,15 +129,16 @@ public final class Trainer {
   private final BertConfig modelConfig;
   private final Device device;
   private final ShardPlan plan;
-  // The flat buffer gradients are summed in, reused by every step.
-  private float[] flat;
-  // Seconds this worker spent inside collective calls since it last reported its timings.
-  private double collectiveSeconds;
-  // The part of collectiveSeconds spent waiting for other workers to reach the call.
-  private double waitSeconds;
+  private final CheckpointPolicy policy;
+  private final MetricsSink.Factory sinks;
+  private final ReplicaSync sync;
 
-  private Trainer(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners, Device device) {
+  private Trainer(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners, Device device,
+      MetricsSink.Factory sinks) {
     this.cfg = cfg;
+    this.policy = new CheckpointPolicy(cfg);
+    this.sync = new ReplicaSync(collective);
+    this.sinks = sinks;
     this.in = in;
     this.collective = collective;
     this.listeners = listeners;
@@ -177,7 +170,16 @@ public final class Trainer {
   /** Trains on {@code device} (null: the engine's default device); returns the run's summary. */
   public static Summary fit(
       TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners, Device device) {
-    return new Trainer(cfg, in, collective, listeners, device).run();
+    return fit(cfg, in, collective, listeners, device, RunLogs::open);
+  }
+
+  /**
+   * Trains on {@code device} with rank 0's metrics going to the sinks {@code sinks} opens in the
+   * run's {@code logs/} folder; returns the run's summary.
+   */
+  public static Summary fit(TrainConfig cfg, TrainInputs in, Collective collective, List<Listener> listeners,
+      Device device, MetricsSink.Factory sinks) {
+    return new Trainer(cfg, in, collective, listeners, device, sinks).run();
   }
 
   /** Optimizer steps per epoch for {@code n} training rows, cut into {@code train.workers} shards. */
@@ -201,14 +203,14 @@ public final class Trainer {
     in.validation().checkLabels(modelConfig.numLabels(), modelConfig.labels());
     CheckpointStore store = new CheckpointStore(new Path(in.outputDir(), "checkpoints"), in.hadoopConf());
     Checkpoint resumeFrom = cfg.resumeFrom().isEmpty()
-        ? null : store.resolve(cfg.resumeFrom(), cfg.checkpoint().monitor(), cfg.checkpoint().mode());
+        ? null : policy.resolve(store, cfg.resumeFrom());
     if (writer) {
       store.cleanupStaging();
     }
     long started = System.nanoTime();
     try (NDManager root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
-        RunLogs logs = writer ? RunLogs.open(new Path(in.outputDir(), "logs"), in.hadoopConf()) : RunLogs.none()) {
-      State state = resumeFrom == null ? State.fresh() : State.read(resumeFrom);
+        MetricsSink logs = writer ? sinks.open(new Path(in.outputDir(), "logs"), in.hadoopConf()) : MetricsSink.none()) {
+      TrainState state = resumeFrom == null ? TrainState.fresh() : TrainState.read(resumeFrom);
       if (resumeFrom != null && state.position > 0 && state.shards != in.sharding().shards()) {
         throw new TextSparkException("checkpoint " + resumeFrom.path() + " stopped in the middle of an epoch of a run"
             + " with " + state.shards + " worker(s); its data order only exists with that many. Resume it with"
@@ -224,7 +226,7 @@ public final class Trainer {
               + state.globalStep + ", batch " + state.position + " of the epoch)");
         }
       } else if (collective.size() > 1) {
-        broadcastWeights(model);
+        sync.broadcastWeights(model.parameters().values());
       }
       model.setRequiresGradient(true);
       return loop(root, model, optimizer, store, logs, state, started);
@@ -232,7 +234,7 @@ public final class Trainer {
   }
 
   private Summary loop(
-      NDManager root, BertClassifier model, AdamW optimizer, CheckpointStore store, RunLogs logs, State state,
+      NDManager root, BertClassifier model, AdamW optimizer, CheckpointStore store, MetricsSink logs, TrainState state,
       long started) {
     long stepsPerEpoch = plan.stepsPerEpoch();
     long planned = (long) cfg.epochs() * stepsPerEpoch;
@@ -257,8 +259,7 @@ public final class Trainer {
       long windowSteps = 0;
       double timedSeconds = 0;
       long timedSteps = 0;
-      collectiveSeconds = 0;
-      waitSeconds = 0;
+      sync.resetTimes();
       while (position < steps.size() && !stop) {
         List<int[]> micro = steps.get(position);
         long stepStart = System.nanoTime();
@@ -290,10 +291,8 @@ public final class Trainer {
         }
         if (state.globalStep % cfg.logEverySteps() == 0 || last || stop || hitMax) {
           // Every worker reaches this point at the same step, so the timing exchange is itself collective.
-          reportTimings(timedSeconds / timedSteps, collectiveSeconds / timedSteps, waitSeconds / timedSteps,
-              state.globalStep, epoch, logs);
-          collectiveSeconds = 0;
-          waitSeconds = 0;
+          sync.reportTimings(timedSeconds / timedSteps, timedSteps, state.globalStep, epoch, logs, writer);
+          sync.resetTimes();
           timedSeconds = 0;
           timedSteps = 0;
         }
@@ -319,7 +318,7 @@ public final class Trainer {
           lastMetrics = validate(root, model, validation, state, epoch, logs);
           state.epoch = epoch;
           state.position = position;
-          stop = earlyStop(state, lastMetrics);
+          stop = policy.shouldStop(state, lastMetrics, this::reportEarlyStop);
           checkpoint(store, model, optimizer, state, lastMetrics, logs);
         } else if (midEpoch && cfg.checkpoint().everySteps() > 0
             && state.globalStep % cfg.checkpoint().everySteps() == 0) {
@@ -333,7 +332,7 @@ public final class Trainer {
         boolean finished = position >= steps.size();
         state.epoch = finished ? epoch + 1 : epoch;
         state.position = finished ? 0 : position;
-        if (earlyStop(state, lastMetrics)) {
+        if (policy.shouldStop(state, lastMetrics, this::reportEarlyStop)) {
           stop = true;
         }
         state.stopped = stop && state.epoch < cfg.epochs();
@@ -367,7 +366,7 @@ public final class Trainer {
       localRows += batch.length;
     }
     double[] rows = {localRows};
-    timed(() -> collective.allReduceSum(rows));
+    sync.allReduceSum(rows);
     double ceSum = 0;
     int numLabels = modelConfig.numLabels();
     try (NDManager step = root.newSubManager()) {
@@ -401,7 +400,7 @@ public final class Trainer {
       // pass, do not exist yet, and gradients() then hands out zeros. Either way it adds zeros.
       Map<String, NDArray> grads = model.gradients(step);
       if (collective.size() > 1) {
-        allReduceGradients(grads);
+        sync.allReduceGradients(grads);
       }
       double norm = GradientClipping.globalNorm(grads.values());
       if (Double.isFinite(norm)) {
@@ -414,7 +413,7 @@ public final class Trainer {
       }
       model.zeroGradients();
       double[] loss = {ceSum};
-      timed(() -> collective.allReduceSum(loss));
+      sync.allReduceSum(loss);
       return new StepResult(loss[0] / rows[0], lr, norm, localRows, (System.nanoTime() - stepStart) / 1e9);
     }
   }
@@ -432,117 +431,6 @@ public final class Trainer {
   }
 
   private record StepResult(double meanLoss, double lr, double gradNorm, long localRows, double seconds) {}
-
-  /** Sums every worker's gradients in place, through one flat buffer (one collective call per step). */
-  private void allReduceGradients(Map<String, NDArray> grads) {
-    float[] buffer = flatten(grads.values());
-    timed(() -> collective.allReduceSum(buffer));
-    unflatten(buffer, grads.values(), false);
-  }
-
-  /** Makes every replica start from rank 0's weights (its fresh head in particular). */
-  private void broadcastWeights(BertClassifier model) {
-    float[] buffer = flatten(model.parameters().values());
-    timed(() -> collective.broadcast(buffer));
-    unflatten(buffer, model.parameters().values(), true);
-  }
-
-  private float[] flatten(Collection<NDArray> arrays) {
-    long total = 0;
-    for (NDArray a : arrays) {
-      total += a.size();
-    }
-    if (total > Integer.MAX_VALUE - 8) {
-      throw new TextSparkException("the model has " + total + " parameters, more than one flat buffer holds");
-    }
-    if (flat == null || flat.length != total) {
-      flat = new float[(int) total];
-    }
-    int offset = 0;
-    for (NDArray a : arrays) {
-      float[] values = a.toFloatArray();
-      System.arraycopy(values, 0, flat, offset, values.length);
-      offset += values.length;
-    }
-    return flat;
-  }
-
-  /**
-   * Copies {@code buffer} back into the arrays in place. Not with {@code NDArray.set(Buffer)}: on
-   * the CPU that makes the tensor borrow a direct buffer owned by the Java handle, and a gradient
-   * handle is closed after the step while the parameter's gradient lives on, pointing at freed
-   * memory (NaN gradients, then a crash). In-place arithmetic keeps each tensor's own storage.
-   */
-  private static void unflatten(float[] buffer, Collection<NDArray> arrays, boolean parameters) {
-    int offset = 0;
-    for (NDArray a : arrays) {
-      int n = (int) a.size();
-      try (NDArray values = a.getManager().create(FloatBuffer.wrap(buffer, offset, n).slice(), a.getShape())) {
-        if (parameters) {
-          // Through a detached view, as the optimizer writes parameters (see AdamW).
-          try (NDArray view = a.stopGradient()) {
-            view.muli(0).addi(values);
-          }
-        } else {
-          a.muli(0).addi(values);
-        }
-      }
-      offset += n;
-    }
-  }
-
-  /** Runs a collective call, adding its wall time and the part spent waiting for slower workers to the tallies. */
-  private void timed(Runnable call) {
-    long start = System.nanoTime();
-    long waitedBefore = collective.callNanos()[1];
-    try {
-      call.run();
-    } finally {
-      collectiveSeconds += (System.nanoTime() - start) / 1e9;
-      waitSeconds += (collective.callNanos()[1] - waitedBefore) / 1e9;
-    }
-  }
-
-  /**
-   * Gathers every worker's mean step time and time in collective calls since the last report; rank 0
-   * prints them and logs them, so a straggler (long steps, short waits) stands out from workers that
-   * wait for it (short steps, long waits).
-   */
-  private void reportTimings(
-      double stepSeconds, double allReduceSeconds, double waitSeconds, long globalStep, int epoch, RunLogs logs) {
-    int n = collective.size();
-    if (n == 1) {
-      return;
-    }
-    double[] times = new double[3 * n];
-    times[3 * collective.rank()] = stepSeconds;
-    times[3 * collective.rank() + 1] = allReduceSeconds;
-    times[3 * collective.rank() + 2] = waitSeconds;
-    collective.allReduceSum(times);
-    if (collective.rank() != 0) {
-      return;
-    }
-    Map<String, Double> scalars = new LinkedHashMap<>();
-    StringBuilder steps = new StringBuilder();
-    StringBuilder comm = new StringBuilder();
-    StringBuilder waits = new StringBuilder();
-    double share = 0;
-    for (int r = 0; r < n; r++) {
-      scalars.put("time/step_seconds/rank" + r, times[3 * r]);
-      scalars.put("time/allreduce_seconds/rank" + r, times[3 * r + 1]);
-      scalars.put("time/wait_seconds/rank" + r, times[3 * r + 2]);
-      steps.append(String.format(Locale.ROOT, " %.3f", times[3 * r]));
-      comm.append(String.format(Locale.ROOT, " %.3f", times[3 * r + 1]));
-      waits.append(String.format(Locale.ROOT, " %.3f", times[3 * r + 2]));
-      share += (times[3 * r + 1] - times[3 * r + 2]) / Math.max(1e-12, times[3 * r]) / n;
-    }
-    if (writer) {
-      logs.scalars(scalars, globalStep, epoch, "train");
-    }
-    // All-reduce time minus waiting is what the transfers cost; waiting is what stragglers cost.
-    System.out.printf(Locale.ROOT, "  step %d per rank: step s%s | all-reduce s%s, of it waiting for peers s%s"
-        + " (transfers %.1f%% of step time)%n", globalStep, steps, comm, waits, 100 * share);
-  }
 
   /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
   static BertConfig withDropout(BertConfig c, double dropout) {
@@ -563,7 +451,7 @@ public final class Trainer {
   }
 
   private Map<String, Double> validate(
-      NDManager root, BertClassifier model, Examples validation, State state, int epoch, RunLogs logs) {
+      NDManager root, BertClassifier model, Examples validation, TrainState state, int epoch, MetricsSink logs) {
     MetricsByDomain m = Evaluator.evaluate(model, validation, cfg.valBatchSize(), root, collective);
     Map<String, Double> metrics = new LinkedHashMap<>();
     m.toMap().forEach((k, v) -> metrics.put(k.contains("/") ? k : "val/" + k, v));
@@ -581,35 +469,15 @@ public final class Trainer {
     return metrics;
   }
 
-  /** Updates the early-stopping counters with a validation; true when the run should stop. */
-  private boolean earlyStop(State state, Map<String, Double> metrics) {
-    TrainConfig.EarlyStopping es = cfg.earlyStopping();
-    if (es.patience() <= 0) {
-      return false;
+  private void reportEarlyStop(String why) {
+    if (collective.rank() == 0) {
+      System.out.println("train: early stopping: " + why);
     }
-    Double value = metrics.get(es.monitor());
-    if (value == null || value.isNaN()) {
-      return false;
-    }
-    boolean better = state.bestMonitored == null
-        || (es.mode().equals("max") ? value > state.bestMonitored + es.minDelta()
-            : value < state.bestMonitored - es.minDelta());
-    if (better) {
-      state.bestMonitored = value;
-      state.badValidations = 0;
-      return false;
-    }
-    state.badValidations++;
-    if (state.badValidations >= es.patience() && collective.rank() == 0) {
-      System.out.printf(Locale.ROOT, "train: early stopping: %s has not improved by more than %s for %d validations"
-          + " (best %.4f)%n", es.monitor(), es.minDelta(), state.badValidations, state.bestMonitored);
-    }
-    return state.badValidations >= es.patience();
   }
 
   private void checkpoint(
-      CheckpointStore store, BertClassifier model, AdamW optimizer, State state, Map<String, Double> metrics,
-      RunLogs logs) {
+      CheckpointStore store, BertClassifier model, AdamW optimizer, TrainState state, Map<String, Double> metrics,
+      MetricsSink logs) {
     state.lastMetrics = metrics == null ? state.lastMetrics : metrics;
     if (!writer) {
       return;
@@ -629,8 +497,7 @@ public final class Trainer {
             Map.of("step", Long.toString(optimizer.stepCount())))),
         CheckpointFile.ofJson(CheckpointLayout.TRAINER_STATE, trainerState));
     Checkpoint saved = store.write(name, new CheckpointMetadata(state.epoch, state.globalStep, ranked, extra), files);
-    TrainConfig.Checkpointing ck = cfg.checkpoint();
-    store.retain(ck.saveTopK(), ck.monitor(), ck.mode(), ck.saveLast());
+    policy.retain(store);
     logs.flush();
     for (Listener l : listeners) {
       l.afterCheckpoint(saved);
@@ -638,12 +505,11 @@ public final class Trainer {
   }
 
   private Summary summarize(
-      CheckpointStore store, State state, Map<String, Double> lastMetrics, double seconds, double samplesPerSecond) {
+      CheckpointStore store, TrainState state, Map<String, Double> lastMetrics, double seconds, double samplesPerSecond) {
     String bestPath = "";
     Map<String, Double> bestMetrics = Map.of();
     if (writer) {
-      Checkpoint best = store.best(cfg.checkpoint().monitor(), cfg.checkpoint().mode())
-          .orElse(store.last().orElse(null));
+      Checkpoint best = policy.best(store).orElse(null);
       if (best != null) {
         bestPath = best.path().toString();
         bestMetrics = best.metrics();
@@ -679,136 +545,4 @@ public final class Trainer {
     return examples.subset(positions);
   }
 
-  /** Where the run is: what a checkpoint's {@code trainer_state.json} records and resume restores. */
-  private static final class State {
-    int epoch;
-    int position;
-    long globalStep;
-    int shards = 1;
-    boolean stopped;
-    Double bestMonitored;
-    int badValidations;
-    Map<String, Double> lastMetrics;
-    final JsonArray history = new JsonArray();
-
-    static State fresh() {
-      return new State();
-    }
-
-    static State read(Checkpoint checkpoint) {
-      JsonObject o;
-      try (InputStream s = checkpoint.open(CheckpointLayout.TRAINER_STATE)) {
-        o = JsonParser.parseString(new String(s.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
-      } catch (IOException | RuntimeException e) {
-        throw new TextSparkException("cannot read " + CheckpointLayout.TRAINER_STATE + " of checkpoint " + checkpoint.path() + ": "
-            + e.getMessage() + ". Resume from another checkpoint (train.resume_from).", e);
-      }
-      State s = new State();
-      s.epoch = o.get("epoch").getAsInt();
-      s.position = o.get("position").getAsInt();
-      s.globalStep = o.get("global_step").getAsLong();
-      s.shards = o.has("shards") ? o.get("shards").getAsInt() : 1;
-      s.stopped = o.has("stopped") && o.get("stopped").getAsBoolean();
-      s.bestMonitored = o.has("early_stopping_best") ? o.get("early_stopping_best").getAsDouble() : null;
-      s.badValidations = o.has("early_stopping_wait") ? o.get("early_stopping_wait").getAsInt() : 0;
-      if (o.has("last_metrics")) {
-        Map<String, Double> m = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonElement> e : o.getAsJsonObject("last_metrics").entrySet()) {
-          m.put(e.getKey(), e.getValue().getAsDouble());
-        }
-        s.lastMetrics = m;
-      }
-      if (o.has("history")) {
-        s.history.addAll(o.getAsJsonArray("history"));
-      }
-      return s;
-    }
-
-    JsonObject toJson(TrainConfig cfg, TrainInputs in) {
-      JsonObject o = new JsonObject();
-      o.addProperty("epoch", epoch);
-      o.addProperty("position", position);
-      o.addProperty("global_step", globalStep);
-      o.addProperty("shards", in.sharding().shards());
-      o.addProperty("stopped", stopped);
-      o.addProperty("seed", cfg.seed());
-      o.addProperty("data_order", "row p (idx order) in shard p mod shards; per shard BatchPlan(shard seed, epoch);"
-          + " dropout seed from (seed, step, micro-batch, rank)");
-      if (bestMonitored != null) {
-        o.addProperty("early_stopping_best", bestMonitored);
-      }
-      o.addProperty("early_stopping_wait", badValidations);
-      if (lastMetrics != null) {
-        o.add("last_metrics", MetricsFormat.json(lastMetrics));
-      }
-      o.add("history", history);
-      o.addProperty("model", in.modelReference());
-      o.add("config", JsonParser.parseString(in.resolvedConfig()));
-      return o;
-    }
-  }
-
-  /** The run's TensorBoard events and JSON-lines metrics, or nothing on non-writing workers. */
-  private static final class RunLogs implements AutoCloseable {
-    private final TensorBoardWriter tensorboard;
-    private final MetricsLog jsonl;
-
-    private RunLogs(TensorBoardWriter tensorboard, MetricsLog jsonl) {
-      this.tensorboard = tensorboard;
-      this.jsonl = jsonl;
-    }
-
-    static RunLogs none() {
-      return new RunLogs(null, null);
-    }
-
-    static RunLogs open(Path dir, org.apache.hadoop.conf.Configuration conf) {
-      try {
-        FileSystem fs = HadoopPaths.fs(dir, conf);
-        fs.mkdirs(dir);
-        // Event file names have one-second resolution: a run resumed within the same second as the
-        // previous attempt needs a suffix so it does not collide with that attempt's file.
-        String suffix = "";
-        for (int attempt = 1; fs.exists(new Path(dir, TensorBoardWriter.fileName(suffix))); attempt++) {
-          suffix = "." + attempt;
-        }
-        TensorBoardWriter tb = new TensorBoardWriter(name -> fs.create(new Path(dir, name), false), suffix);
-        Path metrics = new Path(dir, "metrics.jsonl");
-        byte[] previous = fs.exists(metrics) ? HadoopPaths.readBytes(metrics, conf) : new byte[0];
-        OutputStream out = fs.create(metrics, true);
-        out.write(previous); // append without relying on append support (S3A has none)
-        return new RunLogs(tb, new MetricsLog(out));
-      } catch (IOException e) {
-        throw new TextSparkException("cannot write the run's logs under " + dir + ": " + e.getMessage()
-            + ". Choose a writable train.output_dir.", e);
-      }
-    }
-
-    void scalars(Map<String, Double> values, long step, int epoch, String split) {
-      if (tensorboard == null) {
-        return;
-      }
-      tensorboard.scalars(values, step);
-      JsonObject record = new JsonObject();
-      record.addProperty("step", step);
-      record.addProperty("epoch", epoch);
-      record.addProperty("split", split);
-      values.forEach(record::addProperty);
-      jsonl.log(record);
-    }
-
-    void flush() {
-      if (tensorboard != null) {
-        tensorboard.flush();
-      }
-    }
-
-    @Override
-    public void close() {
-      if (tensorboard != null) {
-        tensorboard.close();
-        jsonl.close();
-      }
-    }
-  }
 }

@@ -85,8 +85,8 @@ class DownloadJobTest {
     assertEquals("bc01", jose.getAs("source"));
     assertEquals(1, (int) jose.getAs("label"));
     // Validation keeps in-domain rows first, then out-of-domain, numbered 0..1042.
-    assertEquals(0, (int) validation.agg(org.apache.spark.sql.functions.min("idx")).first().getInt(0));
-    assertEquals(1042, (int) validation.agg(org.apache.spark.sql.functions.max("idx")).first().getInt(0));
+    assertEquals(0, validation.agg(org.apache.spark.sql.functions.min("idx")).first().getInt(0));
+    assertEquals(1042, validation.agg(org.apache.spark.sql.functions.max("idx")).first().getInt(0));
     assertEquals(0, validation.where("domain = 'out' AND idx < 527").count());
     assertEquals(0, spark.read().parquet(tmp.resolve("data/raw/rejects").toString()).count());
   }

@@ -3,7 +3,6 @@ package io.textspark.testing;
 import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
-import io.textspark.model.ModelFiles;
 import io.textspark.model.Safetensors;
 import java.io.IOException;
 import java.io.OutputStream;

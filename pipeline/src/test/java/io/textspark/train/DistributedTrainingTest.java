@@ -169,12 +169,12 @@ class DistributedTrainingTest {
 
     Path failed = tmp.resolve("failed");
     StringBuilder out = new StringBuilder();
-    System.setProperty(FaultInjection.PROPERTY, "rank=1,step=5,attempt=0,action=throw");
     Trainer.Summary s;
+    WorkerHooks.Registration fault = FaultInjection.arm("rank=1,step=5,attempt=0,action=throw");
     try {
       s = printed(out, () -> TrainJob.run(spark, config(failed, common), List.of()));
     } finally {
-      System.clearProperty(FaultInjection.PROPERTY);
+      fault.close();
     }
     String console = out.toString();
     // The driver reports whichever failure reaches it first: the injected fault itself, or rank 0
@@ -193,15 +193,15 @@ class DistributedTrainingTest {
   @Test
   void aStalledWorkerFailsTheRunWithinTheCollectiveTimeoutNamingIt() {
     Path run = tmp.resolve("stalled");
-    System.setProperty(FaultInjection.PROPERTY, "rank=1,step=2,attempt=0,action=stall");
     long start = System.nanoTime();
     TextSparkException e;
+    WorkerHooks.Registration fault = FaultInjection.arm("rank=1,step=2,attempt=0,action=stall");
     try {
       e = assertThrows(TextSparkException.class, () -> TrainJob.run(spark, config(run, "train.workers=2",
           "train.batch_size=16", "train.max_steps=5", "train.max_restarts=0", "train.collective_timeout=3s"),
           List.of()));
     } finally {
-      System.clearProperty(FaultInjection.PROPERTY);
+      fault.close();
     }
     long seconds = (System.nanoTime() - start) / 1_000_000_000;
     assertTrue(e.getMessage().contains("rank 1") && e.getMessage().contains("did not start"), e.getMessage());

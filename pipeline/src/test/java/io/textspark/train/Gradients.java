@@ -5,8 +5,8 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Collection;
 
-/** Resets parameters' accumulated gradients between optimizer steps. */
-public final class Gradients {
+/** Resets parameters' accumulated gradients between optimizer steps in the optimizer tests. */
+final class Gradients {
   private Gradients() {}
 
   /**
@@ -14,7 +14,7 @@ public final class Gradients {
    * PyTorch adds each backward pass to the existing gradient and DJL's {@code GradientCollector}
    * does not clear it.
    */
-  public static void zero(Collection<NDArray> params) {
+  static void zero(Collection<NDArray> params) {
     for (NDArray param : params) {
       if (!param.hasGradient()) {
         continue;
