@@ -8,13 +8,13 @@ import io.textspark.collective.CollectiveException;
 import io.textspark.collective.RingCollective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
+import io.textspark.console.Console;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -96,7 +96,7 @@ public final class DistributedTraining {
     }
     if (outputDir.toUri().getScheme() != null && outputDir.toUri().getScheme().equals("file")
         && !sc.master().startsWith("local")) {
-      System.out.println("train: warning: train.output_dir " + outputDir + " is on the local file system; with"
+      Console.info("train: warning: train.output_dir " + outputDir + " is on the local file system; with"
           + " executors on other machines, checkpoints must go to a shared file system (hdfs://, s3a://, ...).");
     }
 
@@ -108,8 +108,8 @@ public final class DistributedTraining {
     store.list().forEach(c -> before.add(c.path().toString()));
     String start = cfg.resumeFrom().isEmpty() ? ""
         : store.resolve(cfg.resumeFrom(), cfg.checkpoint().monitor(), cfg.checkpoint().mode()).path().toString();
-    System.out.printf(Locale.ROOT, "train: %d workers in one barrier stage (%s, %d task slots), shards of %d-%d"
-        + " training rows, collective timeout %s, up to %d restarts%n", workers, sc.master(), slots,
+    Console.info("train: %d workers in one barrier stage (%s, %d task slots), shards of %d-%d"
+        + " training rows, collective timeout %s, up to %d restarts", workers, sc.master(), slots,
         trainRows / workers, (trainRows + workers - 1) / workers, RingCollective.format(cfg.collectiveTimeout()),
         cfg.maxRestarts());
     try {
@@ -142,12 +142,12 @@ public final class DistributedTraining {
                 + " train.max_restarts = " + cfg.maxRestarts() + " allows. Last failure: " + reason + ". Fix the cause"
                 + " and continue with train.resume_from=last.", e);
           }
-          System.out.println("train: the barrier stage failed: " + reason);
+          Console.info("train: the barrier stage failed: " + reason);
           checkCluster(sc, workers, SLOT_WAIT);
           Optional<Checkpoint> last = store.last().filter(c -> !before.contains(c.path().toString())
               || c.path().toString().equals(start));
           resume = last.map(c -> c.path().toString()).orElse(start);
-          System.out.printf(Locale.ROOT, "train: restart %d of %d (train.max_restarts) from %s%n", attempt + 1,
+          Console.info("train: restart %d of %d (train.max_restarts) from %s", attempt + 1,
               cfg.maxRestarts(), resume.isEmpty() ? "the beginning (no checkpoint committed yet)"
                   : "checkpoint " + resume + last.map(c -> " (step " + c.globalStep() + ")").orElse(""));
         } finally {
@@ -181,7 +181,7 @@ public final class DistributedTraining {
     boolean told = false;
     while (slots < workers && System.nanoTime() < deadline) {
       if (!told) {
-        System.out.println("train: waiting up to " + wait.toSeconds() + " s for " + workers + " task slots ("
+        Console.info("train: waiting up to " + wait.toSeconds() + " s for " + workers + " task slots ("
             + slots + " now)");
         told = true;
       }
@@ -376,7 +376,7 @@ public final class DistributedTraining {
         sleep(250);
       }
       if (running.get() > 0) {
-        System.out.println("train: warning: " + running.get() + " task(s) of the failed attempt still run after "
+        Console.info("train: warning: " + running.get() + " task(s) of the failed attempt still run after "
             + limit.toSeconds() + " s; restarting anyway");
       }
     }

@@ -3,6 +3,7 @@ package io.textspark.train;
 import ai.djl.ndarray.NDArray;
 import io.textspark.TextSparkException;
 import io.textspark.collective.Collective;
+import io.textspark.console.Console;
 import io.textspark.metrics.MetricsSink;
 import java.nio.FloatBuffer;
 import java.util.Collection;
@@ -145,7 +146,7 @@ final class ReplicaSync {
       logs.scalars(scalars, globalStep, epoch, "train");
     }
     // All-reduce time minus waiting is what the transfers cost; waiting is what stragglers cost.
-    System.out.printf(Locale.ROOT, "  step %d per rank: step s%s | all-reduce s%s, of it waiting for peers s%s"
-        + " (transfers %.1f%% of step time)%n", globalStep, stepTimes, comm, waits, 100 * share);
+    Console.info("  step %d per rank: step s%s | all-reduce s%s, of it waiting for peers s%s"
+        + " (transfers %.1f%% of step time)", globalStep, stepTimes, comm, waits, 100 * share);
   }
 }

@@ -8,6 +8,7 @@ import io.textspark.batch.Examples;
 import io.textspark.collective.Collective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
+import io.textspark.console.Console;
 import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
@@ -76,16 +77,16 @@ public final class TrainJob {
     Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
     Trainer.Summary summary;
     if (cfg.workers() > 1) {
-      System.out.printf(Locale.ROOT, "train: model %s (%d layers, hidden %d), output %s%n", pretrained.reference(),
+      Console.info("train: model %s (%d layers, hidden %d), output %s", pretrained.reference(),
           modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), outputDir);
       summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir);
     } else {
       summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners);
     }
-    System.out.println("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
+    Console.info("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
         + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
-    System.out.println("train: best " + MetricsFormat.line(summary.bestMetrics()));
-    System.out.println(summary.toJson());
+    Console.info("train: best " + MetricsFormat.line(summary.bestMetrics()));
+    Console.info(summary.toJson().toString());
     return summary;
   }
 
@@ -100,7 +101,7 @@ public final class TrainJob {
     int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
     Engine.getEngine("PyTorch"); // loads libtorch, which the thread setting below needs
     JniUtils.setNumThreads(threads);
-    System.out.printf(Locale.ROOT, "train: model %s (%d layers, hidden %d), %d PyTorch threads, output %s%n",
+    Console.info("train: model %s (%d layers, hidden %d), %d PyTorch threads, output %s",
         pretrained.reference(), modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), threads, outputDir);
 
     TrainInputs inputs = new TrainInputs(train, validation, modelConfig, pretrained.weights(),

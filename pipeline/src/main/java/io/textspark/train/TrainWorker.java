@@ -7,6 +7,7 @@ import io.textspark.batch.Examples;
 import io.textspark.collective.BarrierRendezvous;
 import io.textspark.collective.RingCollective;
 import io.textspark.config.TrainConfig;
+import io.textspark.console.Console;
 import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayInputStream;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -96,8 +96,8 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
     Engine.getEngine("PyTorch");
     int threads = cfg.threads() > 0 ? cfg.threads() : context.cpus();
     JniUtils.setNumThreads(threads);
-    System.out.printf(Locale.ROOT, "train: rank %d of %d (attempt %d) on %s with %d PyTorch threads: %d training and %d"
-        + " validation rows%n", rank, workers, attempt, device, threads, trainRows.size(), validationRows.size());
+    Console.info("train: rank %d of %d (attempt %d) on %s with %d PyTorch threads: %d training and %d"
+        + " validation rows", rank, workers, attempt, device, threads, trainRows.size(), validationRows.size());
 
     Map<String, Safetensors.Tensor> pretrained =
         Safetensors.read(new ByteArrayInputStream(weights.value()), modelReference + " (broadcast)");
@@ -114,7 +114,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
       try {
         ring.close();
       } catch (RuntimeException e) {
-        System.err.println("train: rank " + rank + ": closing the ring failed: " + e);
+        Console.warn("train: rank " + rank + ": closing the ring failed: " + e);
       }
     }
   }

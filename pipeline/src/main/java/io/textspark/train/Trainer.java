@@ -21,6 +21,7 @@ import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.checkpoint.Checkpoints;
 import io.textspark.collective.Collective;
 import io.textspark.config.TrainConfig;
+import io.textspark.console.Console;
 import io.textspark.evaluate.Evaluator;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.metrics.MetricsByDomain;
@@ -36,7 +37,6 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.fs.Path;
 
@@ -222,7 +222,7 @@ public final class Trainer {
       if (resumeFrom != null) {
         loadOptimizer(optimizer, model, resumeFrom, state.globalStep);
         if (collective.rank() == 0) {
-          System.out.println("train: resumed from " + resumeFrom.path() + " (epoch " + (state.epoch + 1) + ", step "
+          Console.info("train: resumed from " + resumeFrom.path() + " (epoch " + (state.epoch + 1) + ", step "
               + state.globalStep + ", batch " + state.position + " of the epoch)");
         }
       } else if (collective.size() > 1) {
@@ -246,8 +246,8 @@ public final class Trainer {
     long trainedRows = 0;
     double trainSeconds = 0;
     if (collective.rank() == 0) {
-      System.out.printf(Locale.ROOT, "train: %d rows, %d workers x %d accumulated x %d rows per step, %d steps per"
-          + " epoch, %d epochs (%d steps)%s%n", in.sharding().totalRows(), collective.size(), cfg.accumulate(), cfg.batchSize(),
+      Console.info("train: %d rows, %d workers x %d accumulated x %d rows per step, %d steps per"
+          + " epoch, %d epochs (%d steps)%s", in.sharding().totalRows(), collective.size(), cfg.accumulate(), cfg.batchSize(),
           stepsPerEpoch, cfg.epochs(), totalSteps, cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
     }
     for (int epoch = state.epoch; epoch < cfg.epochs() && !stop; epoch++) {
@@ -301,8 +301,8 @@ public final class Trainer {
           long doneInRun = state.globalStep;
           long remaining = Math.max(0, totalSteps - doneInRun);
           double perStep = windowSteps == 0 ? 0 : secs / windowSteps;
-          System.out.printf(Locale.ROOT, "epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %.1f samples/s"
-              + "  ETA %s%n", epoch + 1, cfg.epochs(), doneInRun, totalSteps, windowLoss / Math.max(1, windowSteps),
+          Console.info("epoch %d/%d  step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %.1f samples/s"
+              + "  ETA %s", epoch + 1, cfg.epochs(), doneInRun, totalSteps, windowLoss / Math.max(1, windowSteps),
               step.lr, step.gradNorm, windowRows * collective.size() / Math.max(1e-9, secs),
               TimeLeft.format(perStep * remaining));
           windowStart = System.nanoTime();
@@ -338,7 +338,7 @@ public final class Trainer {
         state.stopped = stop && state.epoch < cfg.epochs();
         checkpoint(store, model, optimizer, state, lastMetrics, logs);
         if (collective.rank() == 0) {
-          System.out.printf(Locale.ROOT, "epoch %d/%d done: %s  (RSS %s, heap %s)%n", epoch + 1, cfg.epochs(),
+          Console.info("epoch %d/%d done: %s  (RSS %s, heap %s)", epoch + 1, cfg.epochs(),
               MetricsFormat.line(lastMetrics), MemoryStats.rss(), MemoryStats.heapUsed());
         }
       }
@@ -407,7 +407,7 @@ public final class Trainer {
         // Clipping's factor is applied inside the optimizer's pass instead of in a pass of its own.
         optimizer.step(model.parameters(), grads, lr, GradientClipping.coefficient(norm, cfg.maxGradNorm()));
       } else {
-        System.err.println("train: warning: gradient norm is " + norm + " at step " + (globalStep + 1)
+        Console.warn("train: warning: gradient norm is " + norm + " at step " + (globalStep + 1)
             + " (first non-finite gradient: " + firstNonFinite(grads) + "); the update was skipped. Lower train.lr"
             + " if this repeats.");
       }
@@ -471,7 +471,7 @@ public final class Trainer {
 
   private void reportEarlyStop(String why) {
     if (collective.rank() == 0) {
-      System.out.println("train: early stopping: " + why);
+      Console.info("train: early stopping: " + why);
     }
   }
 
