@@ -72,7 +72,7 @@ public final class ModelBundle implements Serializable {
   public ScoringModel load(Device device) {
     Map<String, Safetensors.Tensor> tensors =
         Safetensors.read(new ByteArrayInputStream(weights), reference + " (broadcast)");
-    return ScoringModel.load(reference, ModelFamilies.parseConfig(configJson, reference, reference + "/config.json"), tensors,
-        tokenizerJson, tokenizerSha256, device);
+    return ScoringModel.load(reference, ModelFamilies.parseConfig(configJson, reference, reference + "/config.json"),
+        tensors, tokenizerJson, tokenizerSha256, device);
   }
 }

@@ -80,8 +80,8 @@ public final class ScoringModel implements AutoCloseable {
     List<String> head = ModelFamilies.of(config).trainedHeadTensors();
     if (!weights.keySet().containsAll(head)) {
       throw new TextSparkException("model " + reference + " has no trained classification head (no "
-          + String.join(" and ", head) + "): it is a pretrained encoder, not a fine-tuned classifier, and would predict at"
-          + " random. Score with a checkpoint of `textspark train` (runs/<name>/checkpoints/...).");
+          + String.join(" and ", head) + "): it is a pretrained encoder, not a fine-tuned classifier, and would"
+          + " predict at random. Score with a checkpoint of `textspark train` (runs/<name>/checkpoints/...).");
     }
   }
 

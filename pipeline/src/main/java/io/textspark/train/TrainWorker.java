@@ -102,8 +102,9 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
 
     Map<String, Safetensors.Tensor> pretrained =
         Safetensors.read(new ByteArrayInputStream(weights.value()), modelReference + " (broadcast)");
-    TrainInputs inputs = new TrainInputs(trainRows, validationRows,
-        ModelFamilies.parseConfig(modelConfigJson, modelReference, modelReference + " (broadcast config.json)"), pretrained,
+    ClassifierConfig modelConfig =
+        ModelFamilies.parseConfig(modelConfigJson, modelReference, modelReference + " (broadcast config.json)");
+    TrainInputs inputs = new TrainInputs(trainRows, validationRows, modelConfig, pretrained,
         tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get(),
         Sharding.one(rank, workers, totalTrainRows));
     List<Trainer.Listener> listeners = List.of(stopWhenKilled(context), FaultInjection.fromSystemProperty(rank,
