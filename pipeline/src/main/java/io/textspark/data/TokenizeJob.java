@@ -8,9 +8,11 @@ import io.textspark.console.Console;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
+import io.textspark.model.ModelFamilies;
 import io.textspark.model.ModelFiles;
 import io.textspark.text.BertTokenizer;
 import io.textspark.text.TokenizerCache;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.List;
@@ -53,7 +55,11 @@ public final class TokenizeJob {
         "no downloaded CoLA data at " + raw + ": run `textspark download` first (with the same data.root)."));
     String rawSha = rawMarker.get("sha256").getAsString();
 
-    byte[] tokenizerJson = ModelFiles.resolve(config.model(), conf).read(CheckpointLayout.TOKENIZER);
+    ModelFiles model = ModelFiles.resolve(config.model(), conf);
+    byte[] tokenizerJson = model.read(CheckpointLayout.TOKENIZER);
+    // Data tokenized for a model that train cannot build would be wasted: refuse its family now.
+    ModelFamilies.parseConfig(new String(model.read(CheckpointLayout.CONFIG), StandardCharsets.UTF_8),
+        model.reference(), model.reference() + "/" + CheckpointLayout.CONFIG);
     String tokSha = Download.sha256Hex(tokenizerJson);
     int maxLength = config.tokenize().maxLength();
     // Build it here once: a broken tokenizer.json fails on the driver with a clear message.

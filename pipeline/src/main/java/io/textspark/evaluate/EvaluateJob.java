@@ -14,8 +14,9 @@ import io.textspark.fs.StagedOutput;
 import io.textspark.metrics.ClassificationMetrics;
 import io.textspark.metrics.MetricsByDomain;
 import io.textspark.metrics.MetricsFormat;
-import io.textspark.model.bert.BertClassifier;
+import io.textspark.model.ModelFamilies;
 import io.textspark.model.PretrainedModel;
+import io.textspark.model.TextClassifier;
 import java.io.PrintStream;
 
 import java.util.Locale;
@@ -55,7 +56,7 @@ public final class EvaluateJob {
     validation.checkLabels(model.config().numLabels(), model.config().labels());
     MetricsByDomain metrics;
     try (NDManager root = NDManager.newBaseManager();
-        BertClassifier classifier = BertClassifier.load(root, model.config(), model.weights(), 0)) {
+        TextClassifier classifier = ModelFamilies.load(root, model.config(), model.weights(), 0)) {
       metrics = Evaluator.evaluate(classifier, validation, config.evaluate().batchSize(), root, Collective.single());
     }
     JsonObject json = toJson(metrics, ref, validation.size());

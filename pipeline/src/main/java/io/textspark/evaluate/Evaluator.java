@@ -8,7 +8,7 @@ import io.textspark.batch.Examples;
 import io.textspark.batch.PaddedBatch;
 import io.textspark.collective.Collective;
 import io.textspark.metrics.MetricsByDomain;
-import io.textspark.model.bert.BertClassifier;
+import io.textspark.model.TextClassifier;
 import java.util.List;
 
 /** Scores a labelled set with a model in eval mode: loss, accuracy, MCC, F1, per domain. */
@@ -24,7 +24,7 @@ public final class Evaluator {
    * every worker returns the metrics of the whole set.
    */
   public static MetricsByDomain evaluate(
-      BertClassifier model, Examples examples, int batchSize, NDManager manager, Collective collective) {
+      TextClassifier model, Examples examples, int batchSize, NDManager manager, Collective collective) {
     MetricsByDomain metrics = new MetricsByDomain(DOMAINS);
     int numLabels = model.config().numLabels();
     boolean wasGrad = JniUtils.isGradMode();

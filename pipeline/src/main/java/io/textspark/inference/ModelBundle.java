@@ -2,7 +2,7 @@ package io.textspark.inference;
 
 import ai.djl.Device;
 import io.textspark.fs.Download;
-import io.textspark.model.bert.BertConfig;
+import io.textspark.model.ModelFamilies;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayInputStream;
@@ -40,7 +40,7 @@ public final class ModelBundle implements Serializable {
 
   /** Packs a loaded model; fails when it has no trained classification head. */
   public static ModelBundle of(PretrainedModel model) {
-    ScoringModel.requireTrainedHead(model.reference(), model.weights());
+    ScoringModel.requireTrainedHead(model.reference(), model.config(), model.weights());
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     Safetensors.write(bytes, model.weights(), Map.of("format", "pt"));
     byte[] weights = bytes.toByteArray();
@@ -72,7 +72,7 @@ public final class ModelBundle implements Serializable {
   public ScoringModel load(Device device) {
     Map<String, Safetensors.Tensor> tensors =
         Safetensors.read(new ByteArrayInputStream(weights), reference + " (broadcast)");
-    return ScoringModel.load(reference, BertConfig.parse(configJson, reference + "/config.json"), tensors,
-        tokenizerJson, tokenizerSha256, device);
+    return ScoringModel.load(reference, ModelFamilies.parseConfig(configJson, reference, reference + "/config.json"),
+        tensors, tokenizerJson, tokenizerSha256, device);
   }
 }

@@ -36,7 +36,7 @@ public final class PredictJob {
     Configuration conf = new Configuration();
     String reference = ScoreJob.modelReference(s.model(), config, conf);
     PretrainedModel pretrained = PretrainedModel.load(reference, config.model(), conf);
-    ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.weights());
+    ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.config(), pretrained.weights());
     int maxLength = ScoringModel.resolveMaxLength(pretrained, s.maxLength(), conf);
     List<String> labels = pretrained.config().labels();
     int scoreIndex = Prediction.scoreIndex(labels, s.scoreLabel());

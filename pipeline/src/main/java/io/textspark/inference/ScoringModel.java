@@ -8,10 +8,12 @@ import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointLayout;
-import io.textspark.model.bert.BertClassifier;
-import io.textspark.model.bert.BertConfig;
+import io.textspark.model.ClassifierConfig;
+import io.textspark.model.ModelFamilies;
+import io.textspark.model.ModelFamily;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
+import io.textspark.model.TextClassifier;
 import io.textspark.text.BertTokenizer;
 import io.textspark.text.TokenizerCache;
 import java.io.IOException;
@@ -33,12 +35,12 @@ public final class ScoringModel implements AutoCloseable {
 
   private final String reference;
   private final NDManager manager;
-  private final BertClassifier classifier;
+  private final TextClassifier classifier;
   private final byte[] tokenizerJson;
   private final String tokenizerSha256;
   private final Device device;
 
-  private ScoringModel(String reference, NDManager manager, BertClassifier classifier, byte[] tokenizerJson,
+  private ScoringModel(String reference, NDManager manager, TextClassifier classifier, byte[] tokenizerJson,
       String tokenizerSha256, Device device) {
     this.reference = reference;
     this.manager = manager;
@@ -55,12 +57,12 @@ public final class ScoringModel implements AutoCloseable {
   }
 
   /** Builds a model from its parts on {@code device}; fails when the weights have no trained head. */
-  static ScoringModel load(String reference, BertConfig config, Map<String, Safetensors.Tensor> weights,
+  static ScoringModel load(String reference, ClassifierConfig config, Map<String, Safetensors.Tensor> weights,
       byte[] tokenizerJson, String tokenizerSha256, Device device) {
-    requireTrainedHead(reference, weights);
+    requireTrainedHead(reference, config, weights);
     NDManager manager = NDManager.newBaseManager(device);
     try {
-      BertClassifier classifier = BertClassifier.load(manager, config, weights, 0);
+      TextClassifier classifier = ModelFamilies.load(manager, config, weights, 0);
       return new ScoringModel(reference, manager, classifier, tokenizerJson, tokenizerSha256, device);
     } catch (RuntimeException e) {
       manager.close();
@@ -69,14 +71,17 @@ public final class ScoringModel implements AutoCloseable {
   }
 
   /**
-   * Refuses weights without a classification head: {@link BertClassifier#load} would initialise a
-   * random one, and its predictions would look plausible while meaning nothing.
+   * Refuses weights without a classification head (the tensors {@link ModelFamily#trainedHeadTensors}
+   * of the config's family): {@link ModelFamily#load} would initialise a random one, and its
+   * predictions would look plausible while meaning nothing.
    */
-  public static void requireTrainedHead(String reference, Map<String, Safetensors.Tensor> weights) {
-    if (!weights.containsKey("classifier.weight") || !weights.containsKey("classifier.bias")) {
-      throw new TextSparkException("model " + reference + " has no trained classification head (no classifier.weight"
-          + " and classifier.bias): it is a pretrained encoder, not a fine-tuned classifier, and would predict at"
-          + " random. Score with a checkpoint of `textspark train` (runs/<name>/checkpoints/...).");
+  public static void requireTrainedHead(String reference, ClassifierConfig config,
+      Map<String, Safetensors.Tensor> weights) {
+    List<String> head = ModelFamilies.of(config).trainedHeadTensors();
+    if (!weights.keySet().containsAll(head)) {
+      throw new TextSparkException("model " + reference + " has no trained classification head (no "
+          + String.join(" and ", head) + "): it is a pretrained encoder, not a fine-tuned classifier, and would"
+          + " predict at random. Score with a checkpoint of `textspark train` (runs/<name>/checkpoints/...).");
     }
   }
 
@@ -130,12 +135,12 @@ public final class ScoringModel implements AutoCloseable {
   }
 
   /** The network, in eval mode when called with {@code training = false}. */
-  public BertClassifier classifier() {
+  public TextClassifier classifier() {
     return classifier;
   }
 
   /** The architecture and labels. */
-  public BertConfig config() {
+  public ClassifierConfig config() {
     return classifier.config();
   }
 

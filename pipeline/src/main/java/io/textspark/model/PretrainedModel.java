@@ -6,7 +6,6 @@ import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.config.ModelConfig;
 import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
-import io.textspark.model.bert.BertConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -20,22 +19,27 @@ import org.apache.hadoop.fs.Path;
  * A model ready to build: architecture, weights and tokenizer, read from a committed training
  * checkpoint (verified against its manifest), a model folder, or the Hugging Face Hub.
  *
- * @param config the architecture and labels
+ * @param config the architecture and labels, of a family {@link ModelFamilies} supports
  * @param weights tensors by name
  * @param tokenizerJson the tokenizer file's content
  * @param tokenizerSha256 its SHA-256, to compare with the tokenized data's
  * @param reference where it came from
  */
 public record PretrainedModel(
-    BertConfig config, Map<String, Safetensors.Tensor> weights, byte[] tokenizerJson, String tokenizerSha256,
+    ClassifierConfig config, Map<String, Safetensors.Tensor> weights, byte[] tokenizerJson, String tokenizerSha256,
     String reference) {
 
-  /** Loads {@code reference}: a checkpoint folder, a model folder (any Hadoop file system) or a Hub name. */
+  /**
+   * Loads {@code reference}: a checkpoint folder, a model folder (any Hadoop file system) or a Hub
+   * name. Its {@code config.json} is parsed first, so a model of an unsupported family is refused
+   * before its weights are fetched.
+   */
   public static PretrainedModel load(String reference, ModelConfig hub, Configuration conf) {
     Optional<Checkpoint> checkpoint = asCheckpoint(reference, conf);
     if (checkpoint.isPresent()) {
       Checkpoint c = checkpoint.get();
-      byte[] config = read(c, CheckpointLayout.CONFIG);
+      ClassifierConfig config = ModelFamilies.parseConfig(
+          new String(read(c, CheckpointLayout.CONFIG), StandardCharsets.UTF_8), reference, c.path() + "/config.json");
       byte[] tokenizer = read(c, CheckpointLayout.TOKENIZER);
       Map<String, Safetensors.Tensor> weights;
       try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
@@ -43,11 +47,11 @@ public record PretrainedModel(
       } catch (IOException e) {
         throw new TextSparkException("cannot read the weights of checkpoint " + c.path() + ": " + e.getMessage(), e);
       }
-      return new PretrainedModel(BertConfig.parse(new String(config, StandardCharsets.UTF_8), c.path() + "/config.json"),
-          weights, tokenizer, Download.sha256Hex(tokenizer), c.path().toString());
+      return new PretrainedModel(config, weights, tokenizer, Download.sha256Hex(tokenizer), c.path().toString());
     }
     ModelFiles files = ModelFiles.resolve(reference, hub, conf);
-    byte[] config = files.read(CheckpointLayout.CONFIG);
+    ClassifierConfig config = ModelFamilies.parseConfig(
+        new String(files.read(CheckpointLayout.CONFIG), StandardCharsets.UTF_8), reference, reference + "/config.json");
     byte[] tokenizer = files.read(CheckpointLayout.TOKENIZER);
     java.nio.file.Path weightsPath = files.local(CheckpointLayout.WEIGHTS);
     Map<String, Safetensors.Tensor> weights;
@@ -56,8 +60,7 @@ public record PretrainedModel(
     } catch (IOException e) {
       throw new TextSparkException("cannot read " + weightsPath + ": " + e.getMessage(), e);
     }
-    return new PretrainedModel(BertConfig.parse(new String(config, StandardCharsets.UTF_8), reference + "/config.json"),
-        weights, tokenizer, Download.sha256Hex(tokenizer), reference);
+    return new PretrainedModel(config, weights, tokenizer, Download.sha256Hex(tokenizer), reference);
   }
 
   /** The model reference as a committed checkpoint, if it is one; refuses uncommitted ones. */

@@ -10,7 +10,6 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
-import io.textspark.model.bert.BertClassifier;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -328,7 +327,7 @@ public final class Safetensors {
     }
   }
 
-  /** Writes NDArrays (for example {@link BertClassifier#stateDict()}) in safetensors format. */
+  /** Writes NDArrays (for example {@link TextClassifier#parameters()}) in safetensors format. */
   public static void writeArrays(
       OutputStream out, Map<String, NDArray> arrays, Map<String, String> metadata) {
     Map<String, Tensor> tensors = new LinkedHashMap<>();

@@ -480,7 +480,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
     String path = requireModelPath();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     PretrainedModel model = PretrainedModel.load(path, hubConfig(), conf);
-    ScoringModel.requireTrainedHead(model.reference(), model.weights());
+    ScoringModel.requireTrainedHead(model.reference(), model.config(), model.weights());
     int length = ScoringModel.resolveMaxLength(model, getMaxLength(), conf);
     List<String> labels = model.config().labels();
     int scoreIndex = Prediction.scoreIndex(labels, getScoreLabel());

@@ -1,7 +1,7 @@
 package io.textspark.train;
 
 import io.textspark.batch.Examples;
-import io.textspark.model.bert.BertConfig;
+import io.textspark.model.ClassifierConfig;
 import io.textspark.model.Safetensors;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -25,7 +25,7 @@ import org.apache.hadoop.fs.Path;
 public record TrainInputs(
     Examples train,
     Examples validation,
-    BertConfig modelConfig,
+    ClassifierConfig modelConfig,
     Map<String, Safetensors.Tensor> weights,
     byte[] tokenizerJson,
     String modelReference,
@@ -35,7 +35,7 @@ public record TrainInputs(
     Sharding sharding) {
 
   /** Inputs of a single worker holding the whole training set. */
-  public TrainInputs(Examples train, Examples validation, BertConfig modelConfig,
+  public TrainInputs(Examples train, Examples validation, ClassifierConfig modelConfig,
       Map<String, Safetensors.Tensor> weights, byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf) {
     this(train, validation, modelConfig, weights, tokenizerJson, modelReference, resolvedConfig, outputDir, hadoopConf,
         Sharding.whole(train.size()));

@@ -13,7 +13,7 @@ import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
 import io.textspark.metrics.MetricsFormat;
-import io.textspark.model.bert.BertConfig;
+import io.textspark.model.ClassifierConfig;
 import io.textspark.model.PretrainedModel;
 import java.io.IOException;
 import java.util.List;
@@ -62,7 +62,7 @@ public final class TrainJob {
           + " `textspark tokenize --overwrite model.name=" + config.model().name() + "` first.");
     }
     int maxLength = marker.get("max_length").getAsInt();
-    BertConfig modelConfig = pretrained.config();
+    ClassifierConfig modelConfig = pretrained.config();
     if (maxLength > modelConfig.maxPositionEmbeddings()) {
       throw new TextSparkException("the data was tokenized with max_length " + maxLength + " but the model has only "
           + modelConfig.maxPositionEmbeddings() + " positions. Re-run tokenize with tokenize.max_length="
@@ -77,8 +77,8 @@ public final class TrainJob {
     Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
     Trainer.Summary summary;
     if (cfg.workers() > 1) {
-      Console.info("train: model %s (%d layers, hidden %d), output %s", pretrained.reference(),
-          modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), outputDir);
+      Console.info("train: model %s (%s), output %s", pretrained.reference(),
+          modelConfig.describe(), outputDir);
       summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir);
     } else {
       summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners);
@@ -95,14 +95,14 @@ public final class TrainJob {
       Dataset<Row> trainRows, Dataset<Row> validationRows, Path outputDir, Configuration conf,
       List<Trainer.Listener> listeners) {
     TrainConfig cfg = config.train();
-    BertConfig modelConfig = pretrained.config();
+    ClassifierConfig modelConfig = pretrained.config();
     Examples train = Examples.fromRows(trainRows.toLocalIterator(), "training set");
     Examples validation = Examples.fromRows(validationRows.toLocalIterator(), "validation set");
     int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
     Engine.getEngine("PyTorch"); // loads libtorch, which the thread setting below needs
     JniUtils.setNumThreads(threads);
-    Console.info("train: model %s (%d layers, hidden %d), %d PyTorch threads, output %s",
-        pretrained.reference(), modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), threads, outputDir);
+    Console.info("train: model %s (%s), %d PyTorch threads, output %s",
+        pretrained.reference(), modelConfig.describe(), threads, outputDir);
 
     TrainInputs inputs = new TrainInputs(train, validation, modelConfig, pretrained.weights(),
         pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(), outputDir, conf);

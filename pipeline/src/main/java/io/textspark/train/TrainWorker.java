@@ -8,7 +8,8 @@ import io.textspark.collective.BarrierRendezvous;
 import io.textspark.collective.RingCollective;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
-import io.textspark.model.bert.BertConfig;
+import io.textspark.model.ClassifierConfig;
+import io.textspark.model.ModelFamilies;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -59,7 +60,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
    * @param token the number that admits this attempt's tasks, and only them, into the ring
    * @param attempt 0 for the first run of the stage, then 1, 2, ... for restarts
    */
-  TrainWorker(TrainConfig cfg, int totalTrainRows, Broadcast<byte[]> weights, BertConfig modelConfig,
+  TrainWorker(TrainConfig cfg, int totalTrainRows, Broadcast<byte[]> weights, ClassifierConfig modelConfig,
       byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf,
       long token, int attempt) {
     this.cfg = cfg;
@@ -101,7 +102,9 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
 
     Map<String, Safetensors.Tensor> pretrained =
         Safetensors.read(new ByteArrayInputStream(weights.value()), modelReference + " (broadcast)");
-    TrainInputs inputs = new TrainInputs(trainRows, validationRows, BertConfig.parse(modelConfigJson), pretrained,
+    ClassifierConfig modelConfig =
+        ModelFamilies.parseConfig(modelConfigJson, modelReference, modelReference + " (broadcast config.json)");
+    TrainInputs inputs = new TrainInputs(trainRows, validationRows, modelConfig, pretrained,
         tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get(),
         Sharding.one(rank, workers, totalTrainRows));
     List<Trainer.Listener> listeners = new ArrayList<>(List.of(stopWhenKilled(context)));

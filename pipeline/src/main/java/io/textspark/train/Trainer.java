@@ -29,9 +29,10 @@ import io.textspark.metrics.MetricsFormat;
 import io.textspark.metrics.MetricsSink;
 import io.textspark.metrics.RunLogs;
 import io.textspark.metrics.TimeLeft;
-import io.textspark.model.bert.BertClassifier;
-import io.textspark.model.bert.BertConfig;
+import io.textspark.model.ClassifierConfig;
+import io.textspark.model.ModelFamilies;
 import io.textspark.model.Safetensors;
+import io.textspark.model.TextClassifier;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +42,7 @@ import java.util.Map;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Fine-tunes a {@link BertClassifier} the way PyTorch Lightning's {@code Trainer} would: AdamW with
+ * Fine-tunes a {@link TextClassifier} the way PyTorch Lightning's {@code Trainer} would: AdamW with
  * linear warm-up and decay, gradient clipping, gradient accumulation, validation every epoch,
  * checkpoints ranked by a monitored metric, early stopping, and exact resume.
  *
@@ -126,7 +127,7 @@ public final class Trainer {
   private final Collective collective;
   private final List<Listener> listeners;
   private final boolean writer;
-  private final BertConfig modelConfig;
+  private final ClassifierConfig modelConfig;
   private final Device device;
   private final ShardPlan plan;
   private final CheckpointPolicy policy;
@@ -143,7 +144,7 @@ public final class Trainer {
     this.collective = collective;
     this.listeners = listeners;
     this.writer = collective.rank() == 0 && !cfg.fastDevRun();
-    this.modelConfig = withDropout(in.modelConfig(), cfg.dropout());
+    this.modelConfig = in.modelConfig().withDropout(cfg.dropout());
     this.device = device;
     Sharding sharding = in.sharding();
     boolean ownShard = sharding.held().length == 1 && sharding.shards() == collective.size()
@@ -217,7 +218,7 @@ public final class Trainer {
             + " train.workers=" + state.shards + ", or resume from a checkpoint written at the end of an epoch.");
       }
       Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, CheckpointLayout.WEIGHTS);
-      BertClassifier model = BertClassifier.load(root, modelConfig, weights, cfg.seed());
+      TextClassifier model = ModelFamilies.load(root, modelConfig, weights, cfg.seed());
       AdamW optimizer = new AdamW(root, cfg.weightDecay());
       if (resumeFrom != null) {
         loadOptimizer(optimizer, model, resumeFrom, state.globalStep);
@@ -234,7 +235,7 @@ public final class Trainer {
   }
 
   private Summary loop(
-      NDManager root, BertClassifier model, AdamW optimizer, CheckpointStore store, MetricsSink logs, TrainState state,
+      NDManager root, TextClassifier model, AdamW optimizer, CheckpointStore store, MetricsSink logs, TrainState state,
       long started) {
     long stepsPerEpoch = plan.stepsPerEpoch();
     long planned = (long) cfg.epochs() * stepsPerEpoch;
@@ -358,7 +359,7 @@ public final class Trainer {
 
   /** One optimizer step over {@code micro} micro-batches. */
   private StepResult step(
-      NDManager root, BertClassifier model, AdamW optimizer, List<int[]> micro, double lr, long globalStep) {
+      NDManager root, TextClassifier model, AdamW optimizer, List<int[]> micro, double lr, long globalStep) {
     long stepStart = System.nanoTime();
     Examples train = in.train();
     long localRows = 0;
@@ -432,16 +433,6 @@ public final class Trainer {
 
   private record StepResult(double meanLoss, double lr, double gradNorm, long localRows, double seconds) {}
 
-  /** The model's config with its dropout probabilities replaced, unless {@code dropout} is -1. */
-  static BertConfig withDropout(BertConfig c, double dropout) {
-    if (dropout < 0) {
-      return c;
-    }
-    return new BertConfig(c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.intermediateSize(),
-        c.hiddenAct(), dropout, dropout, c.maxPositionEmbeddings(), c.typeVocabSize(), c.vocabSize(),
-        c.layerNormEps(), c.padTokenId(), c.initializerRange(), c.labels());
-  }
-
   /** A dropout seed that depends only on where in training a micro-batch is. */
   static int dropoutSeed(long seed, long globalStep, int micro, int rank) {
     long z = seed * 0x9E3779B97F4A7C15L + globalStep * 0xBF58476D1CE4E5B9L + micro * 0x94D049BB133111EBL + rank;
@@ -451,7 +442,7 @@ public final class Trainer {
   }
 
   private Map<String, Double> validate(
-      NDManager root, BertClassifier model, Examples validation, TrainState state, int epoch, MetricsSink logs) {
+      NDManager root, TextClassifier model, Examples validation, TrainState state, int epoch, MetricsSink logs) {
     MetricsByDomain m = Evaluator.evaluate(model, validation, cfg.valBatchSize(), root, collective);
     Map<String, Double> metrics = new LinkedHashMap<>();
     m.toMap().forEach((k, v) -> metrics.put(k.contains("/") ? k : "val/" + k, v));
@@ -476,7 +467,7 @@ public final class Trainer {
   }
 
   private void checkpoint(
-      CheckpointStore store, BertClassifier model, AdamW optimizer, TrainState state, Map<String, Double> metrics,
+      CheckpointStore store, TextClassifier model, AdamW optimizer, TrainState state, Map<String, Double> metrics,
       MetricsSink logs) {
     state.lastMetrics = metrics == null ? state.lastMetrics : metrics;
     if (!writer) {
@@ -529,7 +520,7 @@ public final class Trainer {
     }
   }
 
-  private static void loadOptimizer(AdamW optimizer, BertClassifier model, Checkpoint checkpoint, long globalStep) {
+  private static void loadOptimizer(AdamW optimizer, TextClassifier model, Checkpoint checkpoint, long globalStep) {
     Map<String, Safetensors.Tensor> tensors = readTensors(checkpoint, CheckpointLayout.OPTIMIZER);
     Map<String, float[]> state = new LinkedHashMap<>();
     tensors.forEach((k, v) -> state.put(k, v.toFloatArray()));

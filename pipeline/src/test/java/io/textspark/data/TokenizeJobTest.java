@@ -15,6 +15,7 @@ import io.textspark.fs.Download;
 import io.textspark.testing.Files2;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
+import io.textspark.testing.TinyBert;
 import io.textspark.text.TokenizerCache;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -139,6 +140,17 @@ class TokenizeJobTest {
         () -> TokenizeJob.run(spark, config(root, "model.name=" + model)));
     assertTrue(e.getMessage().contains("tokenizer.json"), e.getMessage());
     assertFalse(Files.exists(root.resolve("tokenized")));
+    assertEquals(List.of("raw"), Files2.tree(root).stream().filter(p -> !p.contains("/")).toList());
+  }
+
+  @Test
+  void refusesAModelOfAnUnsupportedFamily() throws IOException {
+    Path root = copyOfRaw();
+    Path model = TinyBert.writeFolderOfModelType(tmp.resolve("model"), 1, "gpt2");
+    TextSparkException e = assertThrows(TextSparkException.class,
+        () -> TokenizeJob.run(spark, config(root, "model.name=" + model)));
+    assertTrue(e.getMessage().contains("model " + model + " has model_type \"gpt2\", which textspark does not"
+        + " support; supported: bert."), e.getMessage());
     assertEquals(List.of("raw"), Files2.tree(root).stream().filter(p -> !p.contains("/")).toList());
   }
 

@@ -16,6 +16,7 @@ import io.textspark.inference.ScoringModel;
 import io.textspark.model.Safetensors;
 import io.textspark.testing.Files2;
 import io.textspark.testing.SharedSpark;
+import io.textspark.testing.TinyBert;
 import io.textspark.testing.TinyModel;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -261,6 +262,10 @@ class ScoreJobTest {
     Path noHead = TinyModel.checkpoint(tmp.resolve("no-head"), encoderOnly);
     refused(TextSparkException.class, "no trained classification head", out,
         () -> score(config("score.output=" + out, "score.model=" + noHead)));
+
+    Path gpt2 = TinyBert.writeFolderOfModelType(tmp.resolve("gpt2-like"), 34, "gpt2");
+    refused(TextSparkException.class, "has model_type \"gpt2\", which textspark does not support; supported: bert",
+        out, () -> score(config("score.output=" + out, "score.model=" + gpt2)));
 
     refused(TextSparkException.class, "no checkpoint found", out,
         () -> score(config("score.output=" + out, "score.model=", "train.output_dir=" + tmp.resolve("no-run"))));

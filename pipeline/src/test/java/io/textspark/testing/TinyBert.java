@@ -1,5 +1,7 @@
 package io.textspark.testing;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
@@ -39,6 +41,19 @@ public final class TinyBert {
     try (OutputStream out = Files.newOutputStream(dir.resolve(CheckpointLayout.WEIGHTS))) {
       Safetensors.write(out, encoderWeights(seed), Map.of("format", "pt"));
     }
+    return dir;
+  }
+
+  /**
+   * Writes a model folder like {@link #writeFolder} whose {@code config.json} says {@code
+   * model_type = modelType}, as a model of another family (gpt2, t5...) would.
+   */
+  public static Path writeFolderOfModelType(Path dir, long seed, String modelType) throws IOException {
+    writeFolder(dir, seed);
+    Path config = dir.resolve(CheckpointLayout.CONFIG);
+    JsonObject o = JsonParser.parseString(Files.readString(config, StandardCharsets.UTF_8)).getAsJsonObject();
+    o.addProperty("model_type", modelType);
+    Files.writeString(config, o.toString(), StandardCharsets.UTF_8);
     return dir;
   }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
@@ -150,6 +152,13 @@ class TrainerTest {
         "trainer_state.json", "manifest.json")) {
       assertTrue(Files.isRegularFile(Path.of(kept.get(0).path().toUri()).resolve(file)), file);
     }
+    JsonObject config = JsonParser.parseString(
+        Files.readString(Path.of(kept.get(0).path().toUri()).resolve("config.json"))).getAsJsonObject();
+    assertEquals("BertForSequenceClassification", config.getAsJsonArray("architectures").get(0).getAsString());
+    assertEquals("bert", config.get("model_type").getAsString());
+    assertEquals("acceptable", config.getAsJsonObject("id2label").get("1").getAsString());
+    assertEquals(0, config.getAsJsonObject("label2id").get("unacceptable").getAsInt());
+    assertEquals(0.0, config.get("hidden_dropout_prob").getAsDouble(), "train.dropout=0 is written");
     assertTrue(Files.isRegularFile(run.resolve("summary.json")));
     List<String> jsonl = Files.readAllLines(run.resolve("logs/metrics.jsonl"));
     assertEquals(8 * 6 + 8, jsonl.size(), "one line per step and per validation");

@@ -14,6 +14,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.TextSparkException;
 import io.textspark.model.Safetensors;
+import io.textspark.model.TextClassifier;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,7 +40,7 @@ import java.util.Random;
  * inputIds} (per-layer temporaries are closed before the call returns), so callers should run each
  * step inside {@code NDManager.newSubManager()} and close it afterwards.
  */
-public final class BertClassifier implements AutoCloseable {
+public final class BertClassifier implements TextClassifier {
   /** Hugging Face fills masked attention scores with the dtype minimum; so do we. */
   private static final float MASK_FILL = -Float.MAX_VALUE;
 
@@ -239,6 +240,7 @@ public final class BertClassifier implements AutoCloseable {
   }
 
   /** The architecture this model was built for. */
+  @Override
   public BertConfig config() {
     return config;
   }
@@ -248,11 +250,13 @@ public final class BertClassifier implements AutoCloseable {
    * classifier); the map is read-only but the arrays are live, so an optimizer updates them in
    * place.
    */
+  @Override
   public Map<String, NDArray> parameters() {
     return parameters;
   }
 
   /** Turns gradient tracking on or off for every parameter (on before a training step). */
+  @Override
   public void setRequiresGradient(boolean requiresGradient) {
     for (NDArray p : parameters.values()) {
       p.setRequiresGradient(requiresGradient);
@@ -264,6 +268,7 @@ public final class BertClassifier implements AutoCloseable {
    * attached to {@code into}. DJL's {@code getGradient()} returns a new handle in the parameter's
    * manager on every call, so collecting them here keeps the model's manager from growing.
    */
+  @Override
   public Map<String, NDArray> gradients(NDManager into) {
     Map<String, NDArray> gradients = new LinkedHashMap<>();
     for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
@@ -279,6 +284,7 @@ public final class BertClassifier implements AutoCloseable {
    * accumulates gradients across passes. Unlike {@code GradientCollector.zeroGradients()} this
    * leaves no stray gradient handles in the model's manager.
    */
+  @Override
   public void zeroGradients() {
     for (NDArray p : parameters.values()) {
       if (p instanceof PtNDArray pt && p.hasGradient()) {
@@ -301,6 +307,7 @@ public final class BertClassifier implements AutoCloseable {
   }
 
   /** Writes all parameters to {@code out} in safetensors format with the given metadata. */
+  @Override
   public void save(OutputStream out, Map<String, String> metadata) {
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("format", "pt");
@@ -382,6 +389,7 @@ public final class BertClassifier implements AutoCloseable {
   }
 
   /** The class scores [B, numLabels] for a batch, attached to the manager of {@code inputIds}. */
+  @Override
   public NDArray logits(NDArray inputIds, NDArray attentionMask, boolean training) {
     NDManager caller = inputIds.getManager();
     try (NDManager scope = caller.newSubManager()) {

@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.model.ClassifierConfig;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -50,7 +51,11 @@ public record BertConfig(
     double layerNormEps,
     int padTokenId,
     double initializerRange,
-    List<String> labels) {
+    List<String> labels)
+    implements ClassifierConfig {
+
+  /** The {@code model_type} of BERT-family checkpoints in {@code config.json}. */
+  public static final String MODEL_TYPE = "bert";
 
   /** The labels used when the config names none: the CoLA acceptability classes. */
   public static final List<String> DEFAULT_LABELS = List.of("unacceptable", "acceptable");
@@ -106,9 +111,22 @@ public record BertConfig(
     labels = List.copyOf(labels);
   }
 
+  /** Always {@value #MODEL_TYPE}. */
+  @Override
+  public String modelType() {
+    return MODEL_TYPE;
+  }
+
   /** The number of classes the head predicts, the size of {@link #labels()}. */
+  @Override
   public int numLabels() {
     return labels.size();
+  }
+
+  /** Layers and hidden size, for example {@code 6 layers, hidden 384}. */
+  @Override
+  public String describe() {
+    return numHiddenLayers + " layers, hidden " + hiddenSize;
   }
 
   /** The width of one attention head, {@code hidden_size / num_attention_heads}. */
@@ -117,6 +135,7 @@ public record BertConfig(
   }
 
   /** The same architecture with other class labels (the head is sized by their number). */
+  @Override
   public BertConfig withLabels(List<String> newLabels) {
     return new BertConfig(
         hiddenSize,
@@ -133,6 +152,32 @@ public record BertConfig(
         padTokenId,
         initializerRange,
         newLabels);
+  }
+
+  /**
+   * The same architecture with {@code hidden_dropout_prob} and {@code attention_probs_dropout_prob}
+   * both set to {@code dropout}, or this config unchanged when {@code dropout} is negative.
+   */
+  @Override
+  public BertConfig withDropout(double dropout) {
+    if (dropout < 0) {
+      return this;
+    }
+    return new BertConfig(
+        hiddenSize,
+        numHiddenLayers,
+        numAttentionHeads,
+        intermediateSize,
+        hiddenAct,
+        dropout,
+        dropout,
+        maxPositionEmbeddings,
+        typeVocabSize,
+        vocabSize,
+        layerNormEps,
+        padTokenId,
+        initializerRange,
+        labels);
   }
 
   /** Parses a Hugging Face {@code config.json}; {@code source} names the file in errors. */
@@ -153,7 +198,7 @@ public record BertConfig(
               + "); expected a Hugging Face config.json.",
           e);
     }
-    if (o.has("model_type") && !"bert".equals(string(o, "model_type", "bert", source))) {
+    if (o.has("model_type") && !MODEL_TYPE.equals(string(o, "model_type", MODEL_TYPE, source))) {
       throw new TextSparkException(
           source
               + ": model_type = \""
@@ -186,12 +231,13 @@ public record BertConfig(
    * An HF-compatible {@code config.json} for {@code BertForSequenceClassification}, so that a
    * fine-tuned checkpoint loads with {@code AutoModelForSequenceClassification}.
    */
+  @Override
   public String toJson() {
     JsonObject o = new JsonObject();
     JsonArray architectures = new JsonArray();
     architectures.add("BertForSequenceClassification");
     o.add("architectures", architectures);
-    o.addProperty("model_type", "bert");
+    o.addProperty("model_type", MODEL_TYPE);
     o.addProperty("hidden_size", hiddenSize);
     o.addProperty("num_hidden_layers", numHiddenLayers);
     o.addProperty("num_attention_heads", numAttentionHeads);

@@ -1,6 +1,7 @@
 package io.textspark.model.bert;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -46,6 +47,22 @@ class BertConfigTest {
     assertEquals(3, o.get("num_labels").getAsInt());
     assertEquals("pos", o.getAsJsonObject("id2label").get("2").getAsString());
     assertEquals(1, o.getAsJsonObject("label2id").get("neu").getAsInt());
+  }
+
+  @Test
+  void withDropoutSetsBothProbabilitiesAndMinusOneKeepsThem() {
+    BertConfig config =
+        BertConfig.parse(
+            "{\"hidden_size\": 64, \"num_attention_heads\": 4, \"hidden_dropout_prob\": 0.2,"
+                + " \"attention_probs_dropout_prob\": 0.3}");
+    BertConfig none = config.withDropout(0);
+    assertEquals(0.0, none.hiddenDropoutProb());
+    assertEquals(0.0, none.attentionProbsDropoutProb());
+    assertEquals(64, none.hiddenSize());
+    assertEquals(config.labels(), none.labels());
+    assertEquals(0.05, config.withDropout(0.05).attentionProbsDropoutProb());
+    assertSame(config, config.withDropout(-1));
+    assertEquals("12 layers, hidden 64", config.describe());
   }
 
   @Test
