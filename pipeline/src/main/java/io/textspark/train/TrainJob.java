@@ -1,11 +1,10 @@
 package io.textspark.train;
 
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.collective.Collective;
+import io.textspark.compute.Compute;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.data.DataLayout;
@@ -97,9 +96,8 @@ public final class TrainJob {
     BertConfig modelConfig = pretrained.config();
     Examples train = Examples.fromRows(trainRows.toLocalIterator(), "training set");
     Examples validation = Examples.fromRows(validationRows.toLocalIterator(), "validation set");
-    int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
-    Engine.getEngine("PyTorch"); // loads libtorch, which the thread setting below needs
-    JniUtils.setNumThreads(threads);
+    int threads = Compute.threads(cfg.threads());
+    Compute.useThreads(threads);
     System.out.printf(Locale.ROOT, "train: model %s (%d layers, hidden %d), %d PyTorch threads, output %s%n",
         pretrained.reference(), modelConfig.numHiddenLayers(), modelConfig.hiddenSize(), threads, outputDir);
 
