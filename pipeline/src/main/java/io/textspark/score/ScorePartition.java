@@ -19,9 +19,10 @@ import org.apache.spark.util.TaskCompletionListener;
 import scala.collection.immutable.ArraySeq;
 
 /**
- * Scores one partition: opens a {@link Predictor} on the executor's shared model, reads rows in windows of {@code
- * windowBatches * batchSize}, scores each window in length-sorted batches and emits its rows in
- * their original order with the prediction columns appended. Only one window is held at a time.
+ * Scores one partition: opens a {@link Predictor} on the executor's shared model, reads rows in
+ * windows of {@code windowBatches * batchSize}, scores each window in length-sorted batches and
+ * emits its rows in their original order with the prediction columns appended. Only one window is
+ * held at a time.
  */
 final class ScorePartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
