@@ -6,6 +6,8 @@ import static org.apache.spark.sql.functions.col;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
+import io.textspark.checkpoint.DefaultModel;
+import io.textspark.compute.Compute;
 import io.textspark.config.BenchConfig;
 import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
@@ -106,7 +108,7 @@ public final class ScoreBenchmark {
   private static JsonObject print(SparkSession spark, ScoreConfig s, ScoreJob.Report report, PrintStream out) {
     ScoringPlan.Timings t = report.timings();
     int taskCpus = spark.sparkContext().getConf().getInt("spark.task.cpus", 1);
-    int threads = s.threads() > 0 ? s.threads() : taskCpus;
+    int threads = Compute.threads(s.threads(), taskCpus);
     int slots = Math.max(1, spark.sparkContext().defaultParallelism() / taskCpus);
     double perRow = 1e3 / Math.max(1, t.rows());
     JsonObject json = new JsonObject();
@@ -151,7 +153,7 @@ public final class ScoreBenchmark {
       ScoreJob.Report report, JsonObject ours, PrintStream out) {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     ScoreConfig s = config.score();
-    String reference = ScoreJob.modelReference(s.model(), config, conf);
+    String reference = DefaultModel.reference(s.model(), config.train(), conf);
     PretrainedModel model = PretrainedModel.load(reference, config.model(), conf);
     int threads = ours.get("parallel_tasks").getAsInt() * ours.get("threads_per_task").getAsInt();
     java.nio.file.Path dir = tempDir();

@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointLayout;
+import io.textspark.compute.Compute;
 import io.textspark.config.BenchConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
@@ -76,7 +77,7 @@ public final class TrainBenchmark {
     PretrainedModel pretrained = PretrainedModel.load(config.model().name(), config.model(),
         spark.sparkContext().hadoopConfiguration());
     exportModel(pretrained, model);
-    int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
+    int threads = Compute.threads(cfg.threads());
 
     JsonObject result = new JsonObject();
     result.addProperty("threads", threads);

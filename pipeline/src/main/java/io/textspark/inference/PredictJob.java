@@ -1,14 +1,12 @@
 package io.textspark.inference;
 
-import ai.djl.Device;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import io.textspark.checkpoint.DefaultModel;
 import io.textspark.config.ConfigError;
 import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
-import io.textspark.model.PretrainedModel;
-import io.textspark.score.ScoreJob;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -34,24 +32,25 @@ public final class PredictJob {
     }
     ScoreConfig s = config.score();
     Configuration conf = new Configuration();
-    String reference = ScoreJob.modelReference(s.model(), config, conf);
-    PretrainedModel pretrained = PretrainedModel.load(reference, config.model(), conf);
-    ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.config(), pretrained.weights());
-    int maxLength = ScoringModel.resolveMaxLength(pretrained, s.maxLength(), conf);
-    List<String> labels = pretrained.config().labels();
-    int scoreIndex = Prediction.scoreIndex(labels, s.scoreLabel());
-    Device device = Compute.device(s.device());
-    Compute.useThreads(Compute.threads(s.threads()));
+    String reference = DefaultModel.reference(s.model(), config.train(), conf);
+    InferenceSettings settings = new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), s.threads());
+    String model;
+    int maxLength;
+    List<String> labels;
+    int scoreIndex;
     Prediction[] predictions;
-    try (ScoringModel model = ScoringModel.load(pretrained, device);
-        BatchScorer scorer = new BatchScorer(model, maxLength, s.batchSize())) {
-      predictions = scorer.score(sentences);
+    try (Predictor predictor = Predictor.load(reference, config.model(), settings, conf)) {
+      model = predictor.reference();
+      maxLength = predictor.maxLength();
+      labels = predictor.labels();
+      scoreIndex = predictor.scoreIndex(s.scoreLabel());
+      predictions = predictor.predict(sentences);
     }
     if (config.predict().json()) {
       out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
-          .toJson(toJson(pretrained.reference(), maxLength, labels, scoreIndex, sentences, predictions)));
+          .toJson(toJson(model, maxLength, labels, scoreIndex, sentences, predictions)));
     } else {
-      printTable(pretrained.reference(), maxLength, labels, sentences, predictions, out);
+      printTable(model, maxLength, labels, sentences, predictions, out);
     }
     return List.of(predictions);
   }

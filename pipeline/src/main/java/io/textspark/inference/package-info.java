@@ -1,6 +1,7 @@
 /**
  * Running a fine-tuned classifier on text: the one entry point that {@code predict}, {@code score}
- * and the server use. The model is loaded once per JVM ({@link io.textspark.inference.ModelCache})
- * and texts are scored in length-sorted batches ({@link io.textspark.inference.BatchScorer}).
+ * and the server use ({@link io.textspark.inference.Predictor}). The model is loaded once per JVM
+ * ({@link io.textspark.inference.ModelCache}) and texts are scored in length-sorted batches
+ * ({@link io.textspark.inference.BatchScorer}).
  */
 package io.textspark.inference;

@@ -9,7 +9,7 @@ import static org.apache.spark.sql.functions.when;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
-import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.checkpoint.DefaultModel;
 import io.textspark.config.ConfigError;
 import io.textspark.config.ModelConfig;
 import io.textspark.config.ScoreConfig;
@@ -88,7 +88,7 @@ public final class ScoreJob {
       throw new TextSparkException("the output " + target + " already exists. Pass --overwrite (score.overwrite=true)"
           + " to replace it, or choose another --output.");
     }
-    String reference = modelReference(s.model(), config, conf);
+    String reference = DefaultModel.reference(s.model(), config.train(), conf);
     TextClassifierModel model = transformer(s, reference, config.model());
     model.transformSchema(input.rows().schema());
     long preparing = System.nanoTime();
@@ -205,24 +205,6 @@ public final class ScoreJob {
         .setMaxLength(s.maxLength())
         .setDevice(s.device())
         .setThreads(s.threads());
-  }
-
-  /** {@code model} when not empty, else the best checkpoint of {@code train.output_dir}. */
-  public static String modelReference(String model, TextSparkConfig config, Configuration conf) {
-    String ref = model.trim();
-    if (!ref.isEmpty()) {
-      return ref;
-    }
-    Path checkpoints = new Path(config.train().outputDir(), "checkpoints");
-    try {
-      return new CheckpointStore(checkpoints, conf)
-          .resolve("best", config.train().checkpoint().monitor(), config.train().checkpoint().mode())
-          .path().toString();
-    } catch (TextSparkException e) {
-      throw new TextSparkException("no model given and no checkpoint found in " + checkpoints + " ("
-          + e.getMessage() + "). Pass --model with a checkpoint folder (score.model), or set train.output_dir to"
-          + " a training run.", e);
-    }
   }
 
   /**

@@ -1,12 +1,9 @@
 package io.textspark.score;
 
-import ai.djl.Device;
-import io.textspark.inference.BatchScorer;
-import io.textspark.inference.Compute;
+import io.textspark.inference.InferenceSettings;
 import io.textspark.inference.ModelBundle;
-import io.textspark.inference.ModelCache;
 import io.textspark.inference.Prediction;
-import io.textspark.inference.ScoringModel;
+import io.textspark.inference.Predictor;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -22,16 +19,16 @@ import org.apache.spark.util.TaskCompletionListener;
 import scala.collection.immutable.ArraySeq;
 
 /**
- * Scores one partition: takes the executor's shared model, reads rows in windows of {@code
- * windowBatches * batchSize}, scores each window in length-sorted batches and emits its rows in
- * their original order with the prediction columns appended. Only one window is held at a time.
+ * Scores one partition: opens a {@link Predictor} on the executor's shared model, reads rows in
+ * windows of {@code windowBatches * batchSize}, scores each window in length-sorted batches and
+ * emits its rows in their original order with the prediction columns appended. Only one window is
+ * held at a time.
  */
 final class ScorePartition implements MapPartitionsFunction<Row, Row> {
   private static final long serialVersionUID = 1L;
 
-  /** What a task needs besides the model. */
-  record Settings(int maxLength, int batchSize, int windowBatches, String device, int threads, int scoreIndex)
-      implements Serializable {}
+  /** What a task needs besides the model: the predictor's settings (max length resolved), window, score label. */
+  record Settings(InferenceSettings inference, int windowBatches, int scoreIndex) implements Serializable {}
 
   /** The accumulators the tasks add their rows and times to. */
   record Counters(LongAccumulator rows, LongAccumulator loadNanos, LongAccumulator tokenizeNanos,
@@ -63,12 +60,9 @@ final class ScorePartition implements MapPartitionsFunction<Row, Row> {
   @Override
   public Iterator<Row> call(Iterator<Row> rows) {
     long started = System.nanoTime();
-    Device device = Compute.device(settings.device());
-    Compute.useThreads(Compute.threads(settings.threads()));
-    ScoringModel model = ModelCache.get(key, device, bundle::value);
+    Predictor predictor = Predictor.open(key, bundle::value, settings.inference());
     long loaded = System.nanoTime();
-    Scored scored = new Scored(rows, new BatchScorer(model, settings.maxLength(), settings.batchSize()), started,
-        loaded - started);
+    Scored scored = new Scored(rows, predictor, started, loaded - started);
     TaskContext task = TaskContext.get();
     if (task != null) {
       // Also when the consumer stops early (limit, show) or the task fails: release native memory.
@@ -80,7 +74,7 @@ final class ScorePartition implements MapPartitionsFunction<Row, Row> {
   /** The partition's rows with predictions, one window at a time. */
   private final class Scored implements Iterator<Row> {
     private final Iterator<Row> input;
-    private final BatchScorer scorer;
+    private final Predictor predictor;
     private final int windowRows;
     private final long started;
     private final long loadNanos;
@@ -90,10 +84,11 @@ final class ScorePartition implements MapPartitionsFunction<Row, Row> {
     private int position;
     private boolean finished;
 
-    Scored(Iterator<Row> input, BatchScorer scorer, long started, long loadNanos) {
+    Scored(Iterator<Row> input, Predictor predictor, long started, long loadNanos) {
       this.input = input;
-      this.scorer = scorer;
-      this.windowRows = (int) Math.min(Integer.MAX_VALUE / 2, (long) settings.windowBatches() * settings.batchSize());
+      this.predictor = predictor;
+      this.windowRows = (int) Math.min(Integer.MAX_VALUE / 2,
+          (long) settings.windowBatches() * settings.inference().batchSize());
       this.started = started;
       this.loadNanos = loadNanos;
       this.window = new ArrayList<>(Math.min(windowRows, 1 << 16));
@@ -138,7 +133,7 @@ final class ScorePartition implements MapPartitionsFunction<Row, Row> {
         texts.add(row.isNullAt(textIndex) ? null : row.getString(textIndex));
       }
       if (!window.isEmpty()) {
-        predictions = scorer.score(texts);
+        predictions = predictor.predict(texts);
         counters.rows().add(window.size());
       }
     }
@@ -161,7 +156,7 @@ final class ScorePartition implements MapPartitionsFunction<Row, Row> {
       return RowFactory.create(values);
     }
 
-    /** Adds this partition's counts once, and frees the scorer's native memory. */
+    /** Adds this partition's counts once, and frees the predictor's native memory (not the shared model). */
     void finish() {
       if (finished) {
         return;
@@ -169,10 +164,10 @@ final class ScorePartition implements MapPartitionsFunction<Row, Row> {
       finished = true;
       window.clear();
       counters.loadNanos().add(loadNanos);
-      counters.tokenizeNanos().add(scorer.tokenizeNanos());
-      counters.modelNanos().add(scorer.modelNanos());
+      counters.tokenizeNanos().add(predictor.tokenizeNanos());
+      counters.modelNanos().add(predictor.modelNanos());
       counters.taskNanos().add(System.nanoTime() - started);
-      scorer.close();
+      predictor.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.textspark.score;
 
+import io.textspark.inference.InferenceSettings;
 import io.textspark.inference.ModelBundle;
 import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
@@ -72,9 +73,10 @@ public final class ScoringPlan {
   public Dataset<Row> transform(Dataset<?> dataset) {
     StructType output = params.transformSchema(dataset.schema());
     int textIndex = dataset.schema().fieldIndex(params.getInputCol());
-    ScorePartition fn = new ScorePartition(bundle, key, textIndex, new ScorePartition.Settings(maxLength,
-        params.getBatchSize(), params.getWindowBatches(), params.getDevice(), params.getThreads(), scoreIndex),
-        counters);
+    InferenceSettings inference =
+        new InferenceSettings(maxLength, params.getBatchSize(), params.getDevice(), params.getThreads());
+    ScorePartition fn = new ScorePartition(bundle, key, textIndex,
+        new ScorePartition.Settings(inference, params.getWindowBatches(), scoreIndex), counters);
     return dataset.toDF().mapPartitions(fn, Encoders.row(output));
   }
 

@@ -8,11 +8,8 @@ import io.textspark.TextSparkException;
 import io.textspark.config.ConfigLoader;
 import io.textspark.config.ModelConfig;
 import io.textspark.config.Settings;
-import io.textspark.inference.Prediction;
-import io.textspark.inference.Compute;
-import io.textspark.inference.ModelBundle;
-import io.textspark.inference.ScoringModel;
-import io.textspark.model.PretrainedModel;
+import io.textspark.compute.Compute;
+import io.textspark.inference.ResolvedModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -479,12 +476,10 @@ public final class TextClassifierModel extends Transformer implements MLWritable
   public ScoringPlan prepare(SparkSession spark) {
     String path = requireModelPath();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    PretrainedModel model = PretrainedModel.load(path, hubConfig(), conf);
-    ScoringModel.requireTrainedHead(model.reference(), model.config(), model.weights());
-    int length = ScoringModel.resolveMaxLength(model, getMaxLength(), conf);
-    List<String> labels = model.config().labels();
-    int scoreIndex = Prediction.scoreIndex(labels, getScoreLabel());
-    return ScoringPlan.create(spark, copy(ParamMap.empty()), ModelBundle.of(model), labels, length, scoreIndex);
+    ResolvedModel model = ResolvedModel.resolve(path, hubConfig(), getMaxLength(), conf);
+    int scoreIndex = model.scoreIndex(getScoreLabel());
+    return ScoringPlan.create(spark, copy(ParamMap.empty()), model.bundle(), model.labels(), model.maxLength(),
+        scoreIndex);
   }
 
   private String requireModelPath() {

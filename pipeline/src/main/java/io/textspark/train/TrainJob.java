@@ -1,11 +1,10 @@
 package io.textspark.train;
 
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.collective.Collective;
+import io.textspark.compute.Compute;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
@@ -98,9 +97,8 @@ public final class TrainJob {
     ClassifierConfig modelConfig = pretrained.config();
     Examples train = Examples.fromRows(trainRows.toLocalIterator(), "training set");
     Examples validation = Examples.fromRows(validationRows.toLocalIterator(), "validation set");
-    int threads = cfg.threads() > 0 ? cfg.threads() : Runtime.getRuntime().availableProcessors();
-    Engine.getEngine("PyTorch"); // loads libtorch, which the thread setting below needs
-    JniUtils.setNumThreads(threads);
+    int threads = Compute.threads(cfg.threads());
+    Compute.useThreads(threads);
     Console.info("train: model %s (%s), %d PyTorch threads, output %s",
         pretrained.reference(), modelConfig.describe(), threads, outputDir);
 

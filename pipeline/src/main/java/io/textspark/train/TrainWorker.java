@@ -1,11 +1,10 @@
 package io.textspark.train;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
-import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.batch.Examples;
 import io.textspark.collective.BarrierRendezvous;
 import io.textspark.collective.RingCollective;
+import io.textspark.compute.Compute;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
 import io.textspark.model.ClassifierConfig;
@@ -26,7 +25,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.TaskKilledException;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.resource.ResourceInformation;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractFunction1;
 
@@ -93,10 +91,10 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
     train.clear();
     validation.clear();
 
-    Device device = device(context);
-    Engine.getEngine("PyTorch");
-    int threads = cfg.threads() > 0 ? cfg.threads() : context.cpus();
-    JniUtils.setNumThreads(threads);
+    // auto: the GPU Spark assigned to this task (spark.task.resource.gpu.amount), else the CPU.
+    Compute.Placement placement = Compute.place("auto", cfg.threads());
+    Device device = placement.device();
+    int threads = placement.threads();
     Console.info("train: rank %d of %d (attempt %d) on %s with %d PyTorch threads: %d training and %d"
         + " validation rows", rank, workers, attempt, device, threads, trainRows.size(), validationRows.size());
 
@@ -120,15 +118,6 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
         Console.warn("train: rank " + rank + ": closing the ring failed: " + e);
       }
     }
-  }
-
-  /** The GPU Spark assigned to this task ({@code spark.task.resource.gpu.amount}), else the CPU. */
-  private static Device device(BarrierTaskContext context) {
-    ResourceInformation gpus = context.resourcesJMap().get("gpu");
-    if (gpus == null || gpus.addresses().length == 0) {
-      return Device.cpu();
-    }
-    return Device.gpu(Integer.parseInt(gpus.addresses()[0].trim()));
   }
 
   /** Ends the worker between steps once Spark has killed the stage, instead of at its next collective call. */

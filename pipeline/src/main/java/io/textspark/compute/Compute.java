@@ -1,4 +1,4 @@
-package io.textspark.inference;
+package io.textspark.compute;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
@@ -9,12 +9,34 @@ import java.util.Map;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 
-/** Where and with how many threads the model runs, in a Spark task or in a plain JVM. */
+/**
+ * Where and with how many threads a model runs, in a Spark task or in a plain JVM: the one place
+ * that reads the task's GPU and {@code spark.task.cpus} and sets PyTorch's thread count.
+ */
 public final class Compute {
   /** The choices for the device setting. */
   public static final List<String> DEVICES = List.of("auto", "cpu", "gpu");
 
+  /**
+   * A device and thread count chosen for the calling thread.
+   *
+   * @param device where the model's tensors live
+   * @param threads the PyTorch intra-op threads set on the thread that chose them
+   */
+  public record Placement(Device device, int threads) {}
+
   private Compute() {}
+
+  /**
+   * Chooses the device for {@code device} ({@link #device}) and the threads for {@code threads}
+   * ({@link #threads(int)}), and sets those threads on the calling thread, which then runs the model.
+   */
+  public static Placement place(String device, int threads) {
+    Device chosen = device(device);
+    int n = threads(threads);
+    useThreads(n);
+    return new Placement(chosen, n);
+  }
 
   /**
    * The device for {@code preference}: {@code cpu}; {@code gpu}, the GPU Spark assigned to the
@@ -50,11 +72,16 @@ public final class Compute {
    * core.
    */
   public static int threads(int configured) {
-    if (configured > 0) {
-      return configured;
-    }
     TaskContext task = TaskContext.get();
-    return task != null ? Math.max(1, task.cpus()) : Runtime.getRuntime().availableProcessors();
+    return threads(configured, task != null ? task.cpus() : Runtime.getRuntime().availableProcessors());
+  }
+
+  /**
+   * The PyTorch threads to use where {@code cpus} cores are there to use: {@code configured} when
+   * positive, else {@code cpus} (at least 1). The driver uses it for what its tasks will get.
+   */
+  public static int threads(int configured, int cpus) {
+    return configured > 0 ? configured : Math.max(1, cpus);
   }
 
   /**
