@@ -45,6 +45,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -58,13 +60,17 @@ import org.apache.hadoop.fs.Path;
  * reseeded before every micro-batch from seed, step and micro-batch). A run resumed from a
  * checkpoint therefore continues exactly as if it had not stopped.
  *
- * <p>With several workers, each holds one shard of the training set ({@link Sharding}), plans its
- * steps from it ({@link ShardPlan}) and sums gradients with the others through the
- * {@link Collective} once per optimizer step; losses are divided by the number of rows in the whole
- * step across all workers, so N workers with k micro-batches of b rows compute the same update as
- * one worker with one batch of the same N·k·b rows. Replicas start from rank 0's weights and stay
- * identical because every worker applies the same summed gradients. Rank 0 alone writes checkpoints
- * and logs, including every rank's step and all-reduce times so that stragglers show.
+ * <p>Each global batch of {@code train.workers × train.accumulate × train.batch_size} rows is planned
+ * once from the whole training set ({@link StepPlan}), which every worker holds; each worker trains
+ * on its part of it and sums gradients with the others through the {@link Collective} once per
+ * optimizer step. Losses are divided by the number of rows in the whole step across all workers,
+ * so N workers with k micro-batches of b rows compute the same update as one worker with one batch
+ * of the same N·k·b rows, and a run with fewer workers than {@code train.workers} (an elastic
+ * restart) still trains the same model. Checkpoints record the global batch size rather than the
+ * number of workers, so any of them resumes with any number of workers. Replicas start from rank
+ * 0's weights and stay identical because every worker applies the same summed gradients. Rank 0
+ * alone writes checkpoints and logs, including every rank's step and all-reduce times so that
+ * stragglers show.
  */
 public final class Trainer {
   /** Observes a run; used by the console, by tests, and by the distributed driver. */
@@ -136,7 +142,7 @@ public final class Trainer {
   private final boolean writer;
   private final BertConfig modelConfig;
   private final Device device;
-  private final ShardPlan plan;
+  private final StepPlan plan;
   // The flat buffer gradients are summed in, reused by every step.
   private float[] flat;
   // Seconds this worker spent inside collective calls since it last reported its timings.
@@ -152,21 +158,12 @@ public final class Trainer {
     this.writer = collective.rank() == 0 && !cfg.fastDevRun();
     this.modelConfig = withDropout(in.modelConfig(), cfg.dropout());
     this.device = device;
-    Sharding sharding = in.sharding();
-    boolean ownShard = sharding.held().length == 1 && sharding.shards() == collective.size()
-        && sharding.held()[0] == collective.rank();
-    boolean allShards = collective.size() == 1 && sharding.held().length == sharding.shards();
-    if (!ownShard && !allShards) {
-      throw new IllegalArgumentException("worker " + collective.rank() + " of " + collective.size() + " cannot hold "
-          + sharding + ": each worker holds its own shard, or a single worker holds all of them");
+    if (collective.size() > cfg.workers()) {
+      throw new IllegalArgumentException("train.workers = " + cfg.workers() + " but " + collective.size()
+          + " workers joined the collective; a run has at most train.workers workers");
     }
-    int global = collective.size() * cfg.accumulate() * cfg.batchSize();
-    if (global % sharding.shards() != 0) {
-      throw new IllegalArgumentException("a global batch of " + global + " rows does not split into "
-          + sharding.shards() + " equal shard batches");
-    }
-    this.plan = new ShardPlan(in.train(), sharding, global / sharding.shards(), cfg.accumulate(), cfg.seed(),
-        cfg.bucketBatches());
+    this.plan = new StepPlan(in.train(), globalBatch(cfg), cfg.batchSize(), collective.rank(), collective.size(),
+        cfg.seed(), cfg.bucketBatches());
   }
 
   /** Trains with {@code cfg} from {@code in}; returns the run's summary. */
@@ -180,9 +177,9 @@ public final class Trainer {
     return new Trainer(cfg, in, collective, listeners, device).run();
   }
 
-  /** Optimizer steps per epoch for {@code n} training rows, cut into {@code train.workers} shards. */
+  /** Optimizer steps per epoch for {@code n} training rows: a function of the global batch alone. */
   public static long stepsPerEpoch(TrainConfig cfg, int n) {
-    return ShardPlan.stepsPerEpoch(n, cfg.workers(), cfg.accumulate() * cfg.batchSize(), cfg.bucketBatches());
+    return StepPlan.stepsPerEpoch(n, globalBatch(cfg), cfg.bucketBatches());
   }
 
   /** Rows per optimizer step: workers × accumulate × batch size. */
@@ -196,24 +193,108 @@ public final class Trainer {
     return cfg.maxSteps() > 0 ? Math.min(total, cfg.maxSteps()) : total;
   }
 
+  /**
+   * When {@code cfg} resumes a checkpoint that has nothing left to train (see
+   * {@link #nothingLeft}), prints one line saying so and why and returns the run's summary, having
+   * written nothing; otherwise empty. The train command calls it before it starts any worker.
+   */
+  public static Optional<Summary> alreadyFinished(TrainConfig cfg, Path outputDir, Configuration conf) {
+    if (cfg.resumeFrom().isEmpty()) {
+      return Optional.empty();
+    }
+    CheckpointStore store = new CheckpointStore(new Path(outputDir, "checkpoints"), conf);
+    Checkpoint checkpoint = store.resolve(cfg.resumeFrom(), cfg.checkpoint().monitor(), cfg.checkpoint().mode());
+    State state = State.read(checkpoint);
+    String done = nothingLeft(cfg, checkpoint, state);
+    if (done == null) {
+      return Optional.empty();
+    }
+    System.out.println(done);
+    return Optional.of(finishedSummary(cfg, store, state));
+  }
+
+  /**
+   * Why resuming {@code checkpoint} with {@code cfg} trains nothing, as one console line, or null
+   * when there is work left. What stopped the earlier run does not matter, only the horizon the
+   * settings give now: a run stopped by {@code train.max_steps} continues when the limit is raised,
+   * one that finished its epochs when {@code train.epochs} is, and an early-stopped one when
+   * {@code train.early_stopping.patience} is raised above the validations it has waited, or set to 0.
+   */
+  static String nothingLeft(TrainConfig cfg, Checkpoint checkpoint, State state) {
+    TrainConfig.EarlyStopping es = cfg.earlyStopping();
+    String why;
+    if (cfg.maxSteps() > 0 && state.globalStep >= cfg.maxSteps()) {
+      why = "is at step " + state.globalStep + " and train.max_steps = " + cfg.maxSteps()
+          + "; raise train.max_steps to train further";
+    } else if (state.epoch >= cfg.epochs()) {
+      why = "has completed " + state.epoch + " epoch(s) and train.epochs = " + cfg.epochs()
+          + "; raise train.epochs to train further";
+    } else if (es.patience() > 0 && state.badValidations >= es.patience()) {
+      why = "was stopped early: " + es.monitor() + " has not improved for " + state.badValidations + " validation(s)"
+          + " and train.early_stopping.patience = " + es.patience() + "; raise the patience, or set it to 0, to train"
+          + " further";
+    } else {
+      return null;
+    }
+    return "train: nothing to do: checkpoint " + checkpoint.path() + " " + why + ".";
+  }
+
+  /**
+   * Refuses to resume a checkpoint written in the middle of an epoch whose data order this run
+   * would not reproduce: that of another global batch size. The number of workers does not matter.
+   */
+  private static void checkDataOrder(TrainConfig cfg, Checkpoint checkpoint, State state) {
+    if (state.position == 0) {
+      return; // at an epoch boundary the next epoch is planned afresh, with this run's global batch
+    }
+    if (state.planVersion != StepPlan.VERSION) {
+      throw new TextSparkException("checkpoint " + checkpoint.path() + " stopped in the middle of an epoch whose"
+          + " data order (plan version " + state.planVersion + ": one shard per worker) this version of textspark no"
+          + " longer reproduces. Resume from a checkpoint written at the end of an epoch.");
+    }
+    int global = globalBatch(cfg);
+    if (state.globalBatch != global) {
+      throw new TextSparkException("checkpoint " + checkpoint.path() + " stopped in the middle of an epoch cut into"
+          + " global batches of " + state.globalBatch + " rows (train.workers x train.accumulate x train.batch_size"
+          + (state.batchKeys.isEmpty() ? "" : ": " + state.batchKeys) + "), but this run's global batch is " + global
+          + " (" + cfg.workers() + " x " + cfg.accumulate() + " x " + cfg.batchSize() + "). Set train.workers,"
+          + " train.accumulate and train.batch_size so that their product is " + state.globalBatch + ", or resume"
+          + " from a checkpoint written at the end of an epoch.");
+    }
+  }
+
+  /** The summary of a run resumed with nothing left to do: the checkpoint's, as the earlier run ended. */
+  private static Summary finishedSummary(TrainConfig cfg, CheckpointStore store, State state) {
+    Checkpoint best = store.best(cfg.checkpoint().monitor(), cfg.checkpoint().mode())
+        .orElse(store.last().orElse(null));
+    return new Summary(best == null ? "" : best.path().toString(), best == null ? Map.of() : best.metrics(),
+        state.lastMetrics == null ? Map.of() : state.lastMetrics, state.globalStep, state.epoch, state.stopped, 0, 0);
+  }
+
   private Summary run() {
     in.train().checkLabels(modelConfig.numLabels(), modelConfig.labels());
     in.validation().checkLabels(modelConfig.numLabels(), modelConfig.labels());
     CheckpointStore store = new CheckpointStore(new Path(in.outputDir(), "checkpoints"), in.hadoopConf());
     Checkpoint resumeFrom = cfg.resumeFrom().isEmpty()
         ? null : store.resolve(cfg.resumeFrom(), cfg.checkpoint().monitor(), cfg.checkpoint().mode());
+    State state = resumeFrom == null ? State.fresh() : State.read(resumeFrom);
+    if (resumeFrom != null) {
+      checkDataOrder(cfg, resumeFrom, state);
+      String done = nothingLeft(cfg, resumeFrom, state);
+      if (done != null) {
+        // Nothing is written, not even logs: the run folder stays exactly as the last run left it.
+        if (collective.rank() == 0) {
+          System.out.println(done);
+        }
+        return finishedSummary(cfg, store, state);
+      }
+    }
     if (writer) {
       store.cleanupStaging();
     }
     long started = System.nanoTime();
     try (NDManager root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
         RunLogs logs = writer ? RunLogs.open(new Path(in.outputDir(), "logs"), in.hadoopConf()) : RunLogs.none()) {
-      State state = resumeFrom == null ? State.fresh() : State.read(resumeFrom);
-      if (resumeFrom != null && state.position > 0 && state.shards != in.sharding().shards()) {
-        throw new TextSparkException("checkpoint " + resumeFrom.path() + " stopped in the middle of an epoch of a run"
-            + " with " + state.shards + " worker(s); its data order only exists with that many. Resume it with"
-            + " train.workers=" + state.shards + ", or resume from a checkpoint written at the end of an epoch.");
-      }
       Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, CheckpointLayout.WEIGHTS);
       BertClassifier model = BertClassifier.load(root, modelConfig, weights, cfg.seed());
       AdamW optimizer = new AdamW(root, cfg.weightDecay());
@@ -240,13 +321,15 @@ public final class Trainer {
     LrSchedule schedule = new LrSchedule(cfg.lr(), (long) Math.ceil(cfg.warmupRatio() * totalSteps), totalSteps);
     Examples validation = cfg.fastDevRun() ? firstRows(in.validation(), cfg.valBatchSize()) : in.validation();
     Map<String, Double> lastMetrics = state.lastMetrics;
-    boolean stop = state.stopped;
+    // run() returned already when a resumed run has nothing left to do, whatever stopped it before.
+    boolean stop = false;
     long trainedRows = 0;
     double trainSeconds = 0;
     if (collective.rank() == 0) {
-      System.out.printf(Locale.ROOT, "train: %d rows, %d workers x %d accumulated x %d rows per step, %d steps per"
-          + " epoch, %d epochs (%d steps)%s%n", in.sharding().totalRows(), collective.size(), cfg.accumulate(), cfg.batchSize(),
-          stepsPerEpoch, cfg.epochs(), totalSteps, cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
+      System.out.printf(Locale.ROOT, "train: %d rows, global batch %d (%d workers x %d micro-batches of at most %d"
+          + " rows), %d steps per epoch, %d epochs (%d steps)%s%n", in.train().size(), globalBatch(cfg),
+          collective.size(), plan.microBatches(), cfg.batchSize(), stepsPerEpoch, cfg.epochs(), totalSteps,
+          cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
     }
     for (int epoch = state.epoch; epoch < cfg.epochs() && !stop; epoch++) {
       List<List<int[]>> steps = plan.epoch(epoch);
@@ -684,7 +767,11 @@ public final class Trainer {
     int epoch;
     int position;
     long globalStep;
-    int shards = 1;
+    // The data order: the plan's version and the global batch its epochs were cut into.
+    int planVersion = StepPlan.VERSION;
+    int globalBatch;
+    // The checkpoint run's train.workers, train.accumulate and train.batch_size, for error messages.
+    String batchKeys = "";
     boolean stopped;
     Double bestMonitored;
     int badValidations;
@@ -707,7 +794,7 @@ public final class Trainer {
       s.epoch = o.get("epoch").getAsInt();
       s.position = o.get("position").getAsInt();
       s.globalStep = o.get("global_step").getAsLong();
-      s.shards = o.has("shards") ? o.get("shards").getAsInt() : 1;
+      readDataOrder(s, o);
       s.stopped = o.has("stopped") && o.get("stopped").getAsBoolean();
       s.bestMonitored = o.has("early_stopping_best") ? o.get("early_stopping_best").getAsDouble() : null;
       s.badValidations = o.has("early_stopping_wait") ? o.get("early_stopping_wait").getAsInt() : 0;
@@ -724,16 +811,43 @@ public final class Trainer {
       return s;
     }
 
+    /**
+     * Reads the data order. Checkpoints before plan version 2 recorded {@code shards} instead: with
+     * one shard their order is version 2's with the global batch of their configuration; with more,
+     * each shard was planned on its own, an order no longer reproduced.
+     */
+    private static void readDataOrder(State s, JsonObject o) {
+      JsonObject train = o.has("config") && o.get("config").isJsonObject()
+          && o.getAsJsonObject("config").has("train") ? o.getAsJsonObject("config").getAsJsonObject("train") : null;
+      int configured = 0;
+      if (train != null && train.has("workers") && train.has("accumulate") && train.has("batch_size")) {
+        configured = train.get("workers").getAsInt() * train.get("accumulate").getAsInt()
+            * train.get("batch_size").getAsInt();
+        s.batchKeys = "train.workers=" + train.get("workers").getAsInt() + " train.accumulate="
+            + train.get("accumulate").getAsInt() + " train.batch_size=" + train.get("batch_size").getAsInt();
+      }
+      if (o.has("plan_version")) {
+        s.planVersion = o.get("plan_version").getAsInt();
+        s.globalBatch = o.get("global_batch").getAsInt();
+      } else {
+        boolean oneShard = !o.has("shards") || o.get("shards").getAsInt() == 1;
+        s.planVersion = oneShard && configured > 0 ? StepPlan.VERSION : 1;
+        s.globalBatch = configured;
+      }
+    }
+
     JsonObject toJson(TrainConfig cfg, TrainInputs in) {
       JsonObject o = new JsonObject();
       o.addProperty("epoch", epoch);
       o.addProperty("position", position);
       o.addProperty("global_step", globalStep);
-      o.addProperty("shards", in.sharding().shards());
+      o.addProperty("plan_version", StepPlan.VERSION);
+      o.addProperty("global_batch", globalBatch(cfg));
       o.addProperty("stopped", stopped);
       o.addProperty("seed", cfg.seed());
-      o.addProperty("data_order", "row p (idx order) in shard p mod shards; per shard BatchPlan(shard seed, epoch);"
-          + " dropout seed from (seed, step, micro-batch, rank)");
+      o.addProperty("data_order", "BatchPlan(whole training set, global_batch, seed, epoch, bucket_batches) per epoch,"
+          + " each global batch dealt round-robin over the workers' micro-batches; dropout seed from (seed, step,"
+          + " micro-batch, rank)");
       if (bestMonitored != null) {
         o.addProperty("early_stopping_best", bestMonitored);
       }
@@ -762,7 +876,7 @@ public final class Trainer {
       return new RunLogs(null, null);
     }
 
-    static RunLogs open(Path dir, org.apache.hadoop.conf.Configuration conf) {
+    static RunLogs open(Path dir, Configuration conf) {
       try {
         FileSystem fs = HadoopPaths.fs(dir, conf);
         fs.mkdirs(dir);

@@ -127,8 +127,7 @@ class DistributedTrainingTest {
     assertEquals(6, s.globalStep());
     assertTrue(out.toString().contains("per rank: step s"), "per-rank timings are logged");
 
-    // The reference: one worker, no accumulation, batches of 32, holding both shards so that its
-    // step t is exactly the union of the two workers' step t.
+    // The reference: one worker, no accumulation, batches of 32: the same global batches.
     TextSparkConfig ref = config(tmp.resolve("ref"), "train.workers=1", "train.accumulate=1", "train.batch_size=32",
         "train.max_steps=6");
     Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -139,7 +138,7 @@ class DistributedTrainingTest {
     PretrainedModel pretrained = PretrainedModel.load(model.toString(), ref.model(), conf);
     TrainInputs inputs = new TrainInputs(train, validation, pretrained.config(), pretrained.weights(),
         pretrained.tokenizerJson(), pretrained.reference(), ref.renderedJson(),
-        new org.apache.hadoop.fs.Path(tmp.resolve("ref").toUri()), conf, Sharding.all(2, train.size()));
+        new org.apache.hadoop.fs.Path(tmp.resolve("ref").toUri()), conf);
     Trainer.Summary r = Trainer.fit(ref.train(), inputs, Collective.single(), List.of());
     assertEquals(6, r.globalStep());
 
