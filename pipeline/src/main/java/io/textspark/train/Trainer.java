@@ -194,9 +194,10 @@ public final class Trainer {
   }
 
   /**
-   * When {@code cfg} resumes a checkpoint that has nothing left to train (see
-   * {@link #nothingLeft}), prints one line saying so and why and returns the run's summary, having
-   * written nothing; otherwise empty. The train command calls it before it starts any worker.
+   * When {@code cfg} resumes a checkpoint that has nothing left to train (it is at
+   * {@code train.max_steps}, has done {@code train.epochs}, or was stopped early and the patience is
+   * still used up), prints one line saying so and why and returns the run's summary, having written
+   * nothing; otherwise empty. The train command calls it before it starts any worker.
    */
   public static Optional<Summary> alreadyFinished(TrainConfig cfg, Path outputDir, Configuration conf) {
     if (cfg.resumeFrom().isEmpty()) {
@@ -220,7 +221,7 @@ public final class Trainer {
    * one that finished its epochs when {@code train.epochs} is, and an early-stopped one when
    * {@code train.early_stopping.patience} is raised above the validations it has waited, or set to 0.
    */
-  static String nothingLeft(TrainConfig cfg, Checkpoint checkpoint, State state) {
+  private static String nothingLeft(TrainConfig cfg, Checkpoint checkpoint, State state) {
     TrainConfig.EarlyStopping es = cfg.earlyStopping();
     String why;
     if (cfg.maxSteps() > 0 && state.globalStep >= cfg.maxSteps()) {
@@ -479,7 +480,7 @@ public final class Trainer {
           JniUtils.setGradMode(gradMode);
         }
       }
-      // A worker without rows in this step (a smaller shard's missing last batch) ran no backward
+      // A worker without rows in this step (a step with fewer rows than micro-batches) ran no backward
       // pass: its gradients are still zero from the previous step, or, before its first backward
       // pass, do not exist yet, and gradients() then hands out zeros. Either way it adds zeros.
       Map<String, NDArray> grads = model.gradients(step);

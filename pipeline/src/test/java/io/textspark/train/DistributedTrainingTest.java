@@ -12,6 +12,7 @@ import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.config.ConfigError;
+import io.textspark.config.ConfigLoader;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DataLayout;
 import io.textspark.data.DownloadJob;
@@ -46,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Multi-worker training through the train command on local[2]: two barrier tasks, real CoLA
- * shards, a tiny random BERT with MiniLM's tokenizer, the TCP ring between the tasks.
+ * data, a tiny random BERT with MiniLM's tokenizer, the TCP ring between the tasks.
  */
 class DistributedTrainingTest {
   @TempDir static Path shared;
@@ -158,7 +159,7 @@ class DistributedTrainingTest {
       }
     }
     assertTrue(moved > 1e-3, "training moved the weights (by at most " + moved + "), so the comparison means something");
-    assertEquals(s.lastMetrics().get("val/count"), 1043, 1e-9, "validation counts summed over both shards");
+    assertEquals(s.lastMetrics().get("val/count"), 1043, 1e-9, "validation counts summed over both workers' shares");
     assertEquals(s.lastMetrics().get("val/accuracy"), r.lastMetrics().get("val/accuracy"), 1e-9);
   }
 
@@ -241,6 +242,9 @@ class DistributedTrainingTest {
         () -> TextSparkConfig.load(List.of(), List.of("train.workers=2", "train.min_workers=3")));
     assertTrue(tooMany.getMessage().contains("train.min_workers"), tooMany.getMessage());
     assertThrows(ConfigError.class, () -> TextSparkConfig.load(List.of(), List.of("train.min_workers=0")));
+    assertTrue(ConfigLoader.comment("train.min_workers").startsWith("Fewest workers a restart continues with"),
+        "--help shows the key's own comment, not that of the train.workers it defaults to");
+    assertTrue(ConfigLoader.comment("data.url").endsWith("$COLA_URL overrides."), ConfigLoader.comment("data.url"));
 
     SparkConf none = new SparkConf();
     assertEquals(3, DistributedTraining.checkCluster(none, "spark://h:7077", () -> 3, 4, 2, Duration.ZERO));
