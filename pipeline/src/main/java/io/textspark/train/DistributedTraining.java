@@ -78,7 +78,10 @@ public final class DistributedTraining {
     return run(spark, config, pretrained, train, validation, outputDir, () -> taskSlots(sc));
   }
 
-  /** {@link #run(SparkSession, TextSparkConfig, PretrainedModel, Dataset, Dataset, Path)} counting task slots with {@code taskSlots}, for tests. */
+  /**
+   * {@link #run(SparkSession, TextSparkConfig, PretrainedModel, Dataset, Dataset, Path)} counting
+   * task slots with {@code taskSlots}, so tests can make a restart find fewer slots.
+   */
   static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
       Dataset<Row> train, Dataset<Row> validation, Path outputDir, IntSupplier taskSlots) {
     TrainConfig cfg = config.train();

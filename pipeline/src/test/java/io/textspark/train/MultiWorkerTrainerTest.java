@@ -155,7 +155,8 @@ class MultiWorkerTrainerTest {
         moved = Math.max(moved, Math.abs(initial.get(k)[i] - twoWeights.get(k)[i]));
       }
     }
-    assertTrue(moved > 1e-3, "training moved the weights (by at most " + moved + "), so the comparison means something");
+    assertTrue(moved > 1e-3, "training moved the weights (by at most " + moved + "), so the comparison means"
+        + " something");
 
     JsonObject state = trainerState(last(tmp.resolve("two")));
     assertEquals(16, state.get("global_batch").getAsInt());
