@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.batch.BatchPlan;
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointLayout;
@@ -162,6 +163,44 @@ class MultiWorkerTrainerTest {
     assertEquals(16, state.get("global_batch").getAsInt());
     assertEquals(StepPlan.VERSION, state.get("plan_version").getAsInt());
     assertFalse(state.has("shards"), "checkpoints record the global batch, not the number of workers");
+  }
+
+  @Test
+  void aWorkerWithoutRowsInItsFirstStepStillTrainsInStepWithTheOthers() throws Exception {
+    // 33 rows in global batches of 16 (no bucketing): 16, 16 and 1 rows. Pick a seed whose batch
+    // order puts the 1-row batch first, so worker 1 reaches its first all-reduce without ever having
+    // run a backward pass, and must contribute zero gradients rather than fail or wait.
+    Examples rows = TrainerTest.task(33, 1);
+    long seed = 1;
+    while (BatchPlan.steps(rows, 16, seed, 0, 1).get(0).length != 1) {
+      seed++;
+    }
+    String[] common = {"train.epochs=1", "train.bucket_batches=1", "train.seed=" + seed};
+    Path run = tmp.resolve("empty-first");
+    List<RingCollective> ring = LoopbackRing.open(2, Duration.ofSeconds(60), RingCollective.DEFAULT_CHUNK_BYTES);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    TrainConfig twoCfg = cfg(concat(common, "train.workers=2", "train.accumulate=2", "train.batch_size=4"));
+    try {
+      List<Future<Trainer.Summary>> runs = new ArrayList<>();
+      for (int r = 0; r < 2; r++) {
+        int rank = r;
+        runs.add(pool.submit(() -> Trainer.fit(twoCfg, new TrainInputs(rows, TrainWorker.share(VALIDATION, rank, 2),
+            TrainerTest.TINY, TrainerTest.tinyWeights(3), "{}".getBytes(), "tiny", "{}",
+            new org.apache.hadoop.fs.Path(run.toUri()), CONF), ring.get(rank), List.of())));
+      }
+      for (Future<Trainer.Summary> f : runs) {
+        assertEquals(3, f.get().globalStep());
+      }
+    } finally {
+      pool.shutdownNow();
+      ring.forEach(RingCollective::close);
+    }
+    Path one = tmp.resolve("empty-first-one");
+    Trainer.fit(cfg(concat(common, "train.workers=1", "train.batch_size=16")), new TrainInputs(rows, VALIDATION,
+        TrainerTest.TINY, TrainerTest.tinyWeights(3), "{}".getBytes(), "tiny", "{}",
+        new org.apache.hadoop.fs.Path(one.toUri()), CONF), Collective.single(), List.of());
+    double diff = maxDiff(weights(last(run)), weights(last(one)));
+    assertTrue(diff < 1e-5, "max abs weight difference " + diff);
   }
 
   @Test
