@@ -17,7 +17,6 @@ public final class BatchPlan {
   // Distinct tags keep the row shuffle stream and the batch-order stream apart.
   private static final long SHUFFLE_STREAM = 0x53485546464c4531L;
   private static final long ORDER_STREAM = 0x4f52444552424154L;
-  private static final long SHARD_STREAM = 0x5348415244534544L;
 
   private BatchPlan() {}
 
@@ -38,18 +37,6 @@ public final class BatchPlan {
    *     reduce padding but make neighbouring batches more alike in length
    */
   public static List<int[]> steps(Examples ex, int globalBatch, long seed, int epoch, int bucketBatches) {
-    return steps(ex, globalBatch, seed, seed, epoch, bucketBatches, 0);
-  }
-
-  /**
-   * {@link #steps(Examples, int, long, int, int)} with separate seeds for the row shuffle and the
-   * batch order, and empty batches appended up to {@code padTo} batches before the order is
-   * shuffled. Shards of one run shuffle their rows differently but share the order seed and pad to
-   * the same count, so step t takes batch π(t) of every shard: the batch at the same place in the
-   * same length-sorted window, hence of similar length, and no worker waits long for another.
-   */
-  public static List<int[]> steps(
-      Examples ex, int globalBatch, long rowSeed, long orderSeed, int epoch, int bucketBatches, int padTo) {
     requirePositive(globalBatch, "globalBatch");
     requirePositive(bucketBatches, "bucketBatches");
     if (epoch < 0) {
@@ -57,7 +44,7 @@ public final class BatchPlan {
     }
     int n = ex.size();
     int[] shuffled = identity(n);
-    shuffle(shuffled, new SplitMix(mix(mix(rowSeed ^ SHUFFLE_STREAM) + epoch)));
+    shuffle(shuffled, new SplitMix(mix(mix(seed ^ SHUFFLE_STREAM) + epoch)));
     int window = (int) Math.min((long) globalBatch * bucketBatches, Integer.MAX_VALUE);
     List<int[]> batches = new ArrayList<>(ceilDiv(n, globalBatch));
     for (int from = 0; from < n; from += window) {
@@ -67,10 +54,7 @@ public final class BatchPlan {
         batches.add(Arrays.copyOfRange(win, b, Math.min(b + globalBatch, win.length)));
       }
     }
-    while (batches.size() < padTo) {
-      batches.add(new int[0]);
-    }
-    SplitMix order = new SplitMix(mix(mix(orderSeed ^ ORDER_STREAM) + epoch));
+    SplitMix order = new SplitMix(mix(mix(seed ^ ORDER_STREAM) + epoch));
     for (int i = batches.size() - 1; i > 0; i--) {
       int j = order.nextInt(i + 1);
       int[] t = batches.get(i);
@@ -120,14 +104,6 @@ public final class BatchPlan {
     long full = n / window;
     long rest = n % window;
     return (int) (full * bucketBatches + (rest + globalBatch - 1) / globalBatch);
-  }
-
-  /**
-   * The seed shard {@code shard} plans its epochs with: the run's seed itself for shard 0, so a
-   * single worker (one shard) keeps the plans it always had, and independent streams for the others.
-   */
-  public static long shardSeed(long seed, int shard) {
-    return shard == 0 ? seed : mix(mix(seed ^ SHARD_STREAM) + shard);
   }
 
   /**

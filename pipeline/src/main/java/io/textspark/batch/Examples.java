@@ -1,6 +1,7 @@
 package io.textspark.batch;
 
 import io.textspark.TextSparkException;
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -11,9 +12,11 @@ import org.apache.spark.sql.Row;
 /**
  * The tokenized rows one worker holds, stored column by column (token ids in one flat array) and
  * sorted by {@code idx}, so memory is about four bytes per token and the order does not depend on
- * how Spark partitioned the data.
+ * how Spark partitioned the data. Immutable, and serializable so the driver can broadcast a set to
+ * every worker.
  */
-public final class Examples {
+public final class Examples implements Serializable {
+  private static final long serialVersionUID = 1L;
   private final int[] idx;
   private final int[] label;
   private final String[] domain;

@@ -43,6 +43,14 @@ public final class ConfigLoader {
    * (such as {@code data.url} by {@code COLA_URL}) still shows its documentation.
    */
   public static String comment(String key) {
+    // A default such as train.min_workers = ${train.workers} resolves to the referenced value and
+    // takes its origin, comments included, so the key's own line is looked up unresolved first.
+    Map<String, ConfigValue> unresolved = new LinkedHashMap<>();
+    leaves(rawDefaults().root(), "", unresolved);
+    ConfigValue own = unresolved.get(key);
+    if (own != null && !own.origin().comments().isEmpty()) {
+      return String.join(" ", own.origin().comments()).trim();
+    }
     Config documented = rawDefaults().resolve(ConfigResolveOptions.noSystem().setAllowUnresolved(true));
     if (!documented.hasPathOrNull(key)) {
       return "";

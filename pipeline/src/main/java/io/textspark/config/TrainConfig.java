@@ -29,6 +29,8 @@ import java.time.Duration;
  * @param earlyStopping early stopping
  * @param collectiveTimeout longest wait of a worker in one all-reduce or broadcast; default 5m
  * @param maxRestarts times a failed multi-worker run restarts from its last checkpoint; default 3
+ * @param minWorkers fewest workers a restart continues with when task slots are missing, from 1 to
+ *     {@code workers}; default {@code workers} (a restart waits for all of them)
  */
 public record TrainConfig(
     int workers,
@@ -53,7 +55,8 @@ public record TrainConfig(
     Checkpointing checkpoint,
     EarlyStopping earlyStopping,
     Duration collectiveTimeout,
-    int maxRestarts) implements Serializable {
+    int maxRestarts,
+    int minWorkers) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /**
@@ -86,15 +89,16 @@ public record TrainConfig(
   public TrainConfig withResumeFrom(String reference) {
     return new TrainConfig(workers, outputDir, epochs, maxSteps, batchSize, accumulate, lr, weightDecay, warmupRatio,
         maxGradNorm, seed, dropout, bucketBatches, valEverySteps, valBatchSize, logEverySteps, threads, fastDevRun,
-        reference, checkpoint, earlyStopping, collectiveTimeout, maxRestarts);
+        reference, checkpoint, earlyStopping, collectiveTimeout, maxRestarts, minWorkers);
   }
 
   /** Reads and validates the {@code train} section. */
   public static TrainConfig from(Settings s, com.typesafe.config.Config raw) {
     Settings ck = new Settings(raw, "train.checkpoint");
     Settings es = new Settings(raw, "train.early_stopping");
+    int workers = s.intIn("workers", 1, 4096);
     return new TrainConfig(
-        s.intIn("workers", 1, 4096),
+        workers,
         s.nonEmpty("output_dir"),
         s.intIn("epochs", 1, 10_000),
         s.longIn("max_steps", -1, Long.MAX_VALUE),
@@ -118,7 +122,8 @@ public record TrainConfig(
         new EarlyStopping(es.intIn("patience", 0, 1_000_000), metric(es, "monitor"), es.oneOf("mode", "max", "min"),
             es.doubleIn("min_delta", 0, 1e9)),
         s.duration("collective_timeout"),
-        s.intIn("max_restarts", 0, 1000));
+        s.intIn("max_restarts", 0, 1000),
+        s.intIn("min_workers", 1, workers));
   }
 
   private static double positive(double v, String key) {

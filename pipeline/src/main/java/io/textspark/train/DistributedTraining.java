@@ -2,6 +2,7 @@ package io.textspark.train;
 
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.CollectiveException;
@@ -27,15 +28,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.Partitioner;
 import org.apache.spark.TaskFailedReason;
 import org.apache.spark.TaskKilled;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
-import org.apache.spark.api.java.JavaPairRDD;
-import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerJobStart;
@@ -44,22 +44,23 @@ import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import scala.Tuple2;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag;
 
 /**
  * Training with {@code train.workers} = N &gt; 1: one Spark barrier stage of N tasks, each a worker
- * with its own model replica and its own shard of the data, summing gradients over a TCP ring.
+ * with its own model replica, summing gradients over a TCP ring.
  *
- * <p>On the driver: checks that N task slots exist and dynamic allocation is off; deals the
- * tokenized training and validation rows into N shards (row p in idx order goes to shard p mod N)
- * with one shuffle, so each task reads only its own rows; broadcasts the pretrained weights; runs
- * the stage. When the stage fails (a worker's error, a lost executor, a collective timeout) it
+ * <p>On the driver: checks that N task slots exist and dynamic allocation is off; collects the
+ * tokenized training and validation sets and broadcasts them with the pretrained weights (every
+ * worker holds the whole training set and plans the same global batches, see {@link StepPlan});
+ * runs the stage. When the stage fails (a worker's error, a lost executor, a collective timeout) it
  * waits until every task of the failed attempt has ended, then runs the stage again from the last
  * checkpoint the run committed, up to {@code train.max_restarts} times, saying so on the console.
- * Plans depend only on (seed, epoch, shard) and checkpoints hold the position in the epoch, so the
- * steps since that checkpoint are recomputed exactly and none is skipped or applied twice.
+ * Plans depend only on (seed, epoch, global batch size) and checkpoints hold the position in the
+ * epoch, so the steps since that checkpoint are recomputed exactly and none is skipped or applied
+ * twice. A restart that finds fewer task slots than N continues with as many workers as there are
+ * slots, down to {@code train.min_workers}: the global batch, and so the model, stays the same.
  */
 public final class DistributedTraining {
   /** How long a cluster run waits for executors to register before it gives up on the slot check. */
@@ -73,26 +74,29 @@ public final class DistributedTraining {
   /** Runs the barrier stage, restarting it from the last checkpoint on failure; returns rank 0's summary. */
   public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
       Dataset<Row> train, Dataset<Row> validation, Path outputDir) {
+    SparkContext sc = spark.sparkContext();
+    return run(spark, config, pretrained, train, validation, outputDir, () -> taskSlots(sc));
+  }
+
+  /**
+   * {@link #run(SparkSession, TextSparkConfig, PretrainedModel, Dataset, Dataset, Path)} counting
+   * task slots with {@code taskSlots}, so tests can make a restart find fewer slots.
+   */
+  static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
+      Dataset<Row> train, Dataset<Row> validation, Path outputDir, IntSupplier taskSlots) {
     TrainConfig cfg = config.train();
     int workers = cfg.workers();
     SparkContext sc = spark.sparkContext();
     Configuration conf = sc.hadoopConfiguration();
-    int slots = checkCluster(sc, workers, SLOT_WAIT);
+    int slots = checkCluster(sc.getConf(), sc.master(), taskSlots, workers, workers, SLOT_WAIT);
 
-    long trainRows = train.count();
-    long validationRows = validation.count();
-    if (trainRows < workers || validationRows < workers) {
-      throw new TextSparkException("train.workers = " + workers + " needs at least one training and one validation"
-          + " row per worker, but there are " + trainRows + " training and " + validationRows + " validation rows."
-          + " Lower train.workers.");
-    }
-    if (trainRows > Integer.MAX_VALUE) {
-      throw new TextSparkException("the training set has " + trainRows + " rows; at most " + Integer.MAX_VALUE
-          + " are supported");
-    }
-    JavaRDD<ShardRow> shards = shard(train, workers, false).union(shard(validation, workers, true)).values();
-    if (shards.getNumPartitions() != workers) {
-      throw new IllegalStateException("expected " + workers + " partitions, got " + shards.getNumPartitions());
+    // Tokenized sets are small (CoLA: about 1 MB of token ids): every worker holds the whole
+    // training set, so a step's global batch can be planned the same way whatever the workers.
+    Examples trainSet = Examples.fromRows(columns(train).toLocalIterator(), "training set");
+    Examples validationSet = Examples.fromRows(columns(validation).toLocalIterator(), "validation set");
+    if (validationSet.size() < workers) {
+      throw new TextSparkException("train.workers = " + workers + " needs at least one validation row per worker,"
+          + " but there are " + validationSet.size() + ". Lower train.workers.");
     }
     if (outputDir.toUri().getScheme() != null && outputDir.toUri().getScheme().equals("file")
         && !sc.master().startsWith("local")) {
@@ -103,27 +107,32 @@ public final class DistributedTraining {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     Safetensors.write(bytes, pretrained.weights(), Map.of());
     Broadcast<byte[]> weights = sc.broadcast(bytes.toByteArray(), ClassTag.apply(byte[].class));
+    Broadcast<Examples> trainRows = sc.broadcast(trainSet, ClassTag.apply(Examples.class));
+    Broadcast<Examples> validationRows = sc.broadcast(validationSet, ClassTag.apply(Examples.class));
     CheckpointStore store = new CheckpointStore(new Path(outputDir, "checkpoints"), conf);
     Set<String> before = new HashSet<>();
     store.list().forEach(c -> before.add(c.path().toString()));
     String start = cfg.resumeFrom().isEmpty() ? ""
         : store.resolve(cfg.resumeFrom(), cfg.checkpoint().monitor(), cfg.checkpoint().mode()).path().toString();
-    Console.info("train: %d workers in one barrier stage (%s, %d task slots), shards of %d-%d"
-        + " training rows, collective timeout %s, up to %d restarts", workers, sc.master(), slots,
-        trainRows / workers, (trainRows + workers - 1) / workers, RingCollective.format(cfg.collectiveTimeout()),
-        cfg.maxRestarts());
+    Console.info("train: %d workers in one barrier stage (%s, %d task slots), each holding all %d"
+        + " training rows, global batch %d, collective timeout %s, up to %d restarts%s", workers, sc.master(), slots,
+        trainSet.size(), Trainer.globalBatch(cfg), RingCollective.format(cfg.collectiveTimeout()), cfg.maxRestarts(),
+        cfg.minWorkers() < workers ? " with at least " + cfg.minWorkers() + " workers (train.min_workers)" : "");
     try {
       String resume = start;
+      int running = workers;
       for (int attempt = 0; ; attempt++) {
         String group = "textspark-train-" + UUID.randomUUID();
         BarrierTasks tasks = new BarrierTasks(group);
         sc.addSparkListener(tasks);
-        sc.setJobGroup(group, "textspark train: " + workers + " workers, attempt " + (attempt + 1), true);
+        sc.setJobGroup(group, "textspark train: " + running + " workers, attempt " + (attempt + 1), true);
         try {
-          TrainWorker worker = new TrainWorker(cfg.withResumeFrom(resume), (int) trainRows, weights,
+          TrainWorker worker = new TrainWorker(cfg.withResumeFrom(resume), trainRows, validationRows, weights,
               pretrained.config(), pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(),
               outputDir, conf, ThreadLocalRandom.current().nextLong(), attempt);
-          List<String> out = shards.rdd().barrier()
+          // One task per worker; the tasks take their data from the broadcasts, not from the partitions.
+          List<Integer> ranks = IntStream.range(0, running).boxed().toList();
+          List<String> out = JavaSparkContext.fromSparkContext(sc).parallelize(ranks, running).rdd().barrier()
               .mapPartitions(worker, false, ClassTag.apply(String.class)).toJavaRDD().collect();
           if (out.size() != 1) {
             throw new IllegalStateException("expected rank 0's summary, got " + out.size() + " results");
@@ -143,7 +152,15 @@ public final class DistributedTraining {
                 + " and continue with train.resume_from=last.", e);
           }
           Console.info("train: the barrier stage failed: " + reason);
-          checkCluster(sc, workers, SLOT_WAIT);
+          running = Math.min(workers, checkCluster(sc.getConf(), sc.master(), taskSlots, workers, cfg.minWorkers(),
+              SLOT_WAIT));
+          if (running < workers) {
+            Console.info("train: only %d task slot(s) now, fewer than train.workers = %d: continuing"
+                + " with %d workers (train.min_workers = %d), each running %d micro-batch(es) of at most %d rows; the"
+                + " global batch stays %d rows, so the model is the same", running, workers, running,
+                cfg.minWorkers(), StepPlan.microBatchesPerStep(Trainer.globalBatch(cfg), running, cfg.batchSize()),
+                cfg.batchSize(), Trainer.globalBatch(cfg));
+          }
           Optional<Checkpoint> last = store.last().filter(c -> !before.contains(c.path().toString())
               || c.path().toString().equals(start));
           resume = last.map(c -> c.path().toString()).orElse(start);
@@ -157,6 +174,8 @@ public final class DistributedTraining {
       }
     } finally {
       weights.destroy();
+      trainRows.destroy();
+      validationRows.destroy();
     }
   }
 
@@ -171,6 +190,15 @@ public final class DistributedTraining {
 
   /** {@link #checkCluster(SparkContext, int, Duration)} on a configuration and a slot count, for tests. */
   static int checkCluster(SparkConf conf, String master, IntSupplier taskSlots, int workers, Duration wait) {
+    return checkCluster(conf, master, taskSlots, workers, workers, wait);
+  }
+
+  /**
+   * Waits as {@link #checkCluster(SparkContext, int, Duration)} does for {@code workers} task slots,
+   * but is content with {@code minWorkers} once the wait is over; returns the number of slots.
+   */
+  static int checkCluster(
+      SparkConf conf, String master, IntSupplier taskSlots, int workers, int minWorkers, Duration wait) {
     if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new TextSparkException("train.workers = " + workers + " runs a barrier stage, which needs a fixed set of"
           + " executors, but dynamic allocation is on. Submit with --conf spark.dynamicAllocation.enabled=false.");
@@ -188,7 +216,13 @@ public final class DistributedTraining {
       sleep(1000);
       slots = taskSlots.getAsInt();
     }
-    if (slots < workers) {
+    if (slots < minWorkers && minWorkers < workers) {
+      throw new TextSparkException("train.workers = " + workers + " could continue with as few as train.min_workers = "
+          + minWorkers + " workers, but " + master + " offers " + slots + " task slot(s) (executor cores /"
+          + " spark.task.cpus = " + conf.get("spark.task.cpus", "1") + "). Give the application more executors or"
+          + " cores, or lower train.min_workers, and continue with train.resume_from=last.");
+    }
+    if (slots < minWorkers) {
       String fix = local
           ? "Run with --master local[" + workers + "] or more (local[*] gives one slot per core), or lower train.workers."
           : "Give the application more executors or cores (--num-executors, --executor-cores, --total-executor-cores),"
@@ -205,11 +239,9 @@ public final class DistributedTraining {
     return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
   }
 
-  /** Rows keyed and partitioned by shard: row p of the idx order goes to partition p mod shards. */
-  private static JavaPairRDD<Integer, ShardRow> shard(Dataset<Row> rows, int shards, boolean validation) {
-    return rows.select("idx", "label", "domain", "input_ids").sort("idx").javaRDD().zipWithIndex()
-        .mapToPair(t -> new Tuple2<>(Sharding.shardOf(t._2(), shards), ShardRow.of(t._1(), validation)))
-        .partitionBy(new ShardPartitioner(shards));
+  /** The columns training reads, so the driver collects no more than it needs. */
+  private static Dataset<Row> columns(Dataset<Row> rows) {
+    return rows.select("idx", "label", "domain", "input_ids");
   }
 
   /** Whether a failure is worth a restart: anything but a textspark error the user has to fix (bad data or settings). */
@@ -273,36 +305,6 @@ public final class DistributedTraining {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new TextSparkException("interrupted while waiting for the cluster", e);
-    }
-  }
-
-  /** Sends shard s to partition s (a hash partitioner would not map N keys onto N partitions one to one). */
-  static final class ShardPartitioner extends Partitioner {
-    private static final long serialVersionUID = 1L;
-    private final int shards;
-
-    ShardPartitioner(int shards) {
-      this.shards = shards;
-    }
-
-    @Override
-    public int numPartitions() {
-      return shards;
-    }
-
-    @Override
-    public int getPartition(Object key) {
-      return (Integer) key;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof ShardPartitioner p && p.shards == shards;
-    }
-
-    @Override
-    public int hashCode() {
-      return shards;
     }
   }
 

@@ -11,8 +11,10 @@ import org.apache.hadoop.fs.Path;
  * Everything a training run starts from besides its settings: the data, the pretrained model, and
  * where the run's files go.
  *
- * @param train this worker's training examples: the shards {@code sharding} names, in idx order
- * @param validation the validation examples
+ * @param train the whole training set, in idx order: every worker holds all of it and trains on its
+ *     part of each global batch ({@link StepPlan})
+ * @param validation this worker's validation examples (with several workers, its share; the
+ *     evaluator sums the counts)
  * @param modelConfig the architecture, with the labels of the head and any dropout override
  * @param weights the pretrained weights (a fresh head is added when they have none)
  * @param tokenizerJson the tokenizer the data was made with, copied into every checkpoint
@@ -20,7 +22,6 @@ import org.apache.hadoop.fs.Path;
  * @param resolvedConfig the run's whole configuration as JSON, for provenance
  * @param outputDir the run folder ({@code checkpoints/}, {@code logs/}, {@code summary.json})
  * @param hadoopConf the Hadoop configuration for the run folder's file system
- * @param sharding which shards of the training set {@code train} holds
  */
 public record TrainInputs(
     Examples train,
@@ -31,13 +32,4 @@ public record TrainInputs(
     String modelReference,
     String resolvedConfig,
     Path outputDir,
-    Configuration hadoopConf,
-    Sharding sharding) {
-
-  /** Inputs of a single worker holding the whole training set. */
-  public TrainInputs(Examples train, Examples validation, ClassifierConfig modelConfig,
-      Map<String, Safetensors.Tensor> weights, byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf) {
-    this(train, validation, modelConfig, weights, tokenizerJson, modelReference, resolvedConfig, outputDir, hadoopConf,
-        Sharding.whole(train.size()));
-  }
-}
+    Configuration hadoopConf) {}

@@ -17,6 +17,7 @@ import io.textspark.model.PretrainedModel;
 import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -40,6 +41,13 @@ public final class TrainJob {
   public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, List<Trainer.Listener> listeners) {
     TrainConfig cfg = config.train();
     Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
+    Path outputDir = HadoopPaths.qualify(new Path(cfg.outputDir()), conf);
+    // A resume with nothing left to train says so in one line and writes nothing, before any check
+    // that would need the cluster or the data.
+    Optional<Trainer.Summary> finished = Resumption.alreadyFinished(cfg, outputDir, conf);
+    if (finished.isPresent()) {
+      return finished.get();
+    }
     if (cfg.workers() > 1) {
       if (!listeners.isEmpty()) {
         throw new IllegalArgumentException("listeners only observe train.workers = 1");
@@ -67,7 +75,6 @@ public final class TrainJob {
           + modelConfig.maxPositionEmbeddings() + " positions. Re-run tokenize with tokenize.max_length="
           + modelConfig.maxPositionEmbeddings() + " --overwrite.");
     }
-    Path outputDir = HadoopPaths.qualify(new Path(cfg.outputDir()), conf);
     if (!cfg.fastDevRun()) {
       probeWritable(outputDir, conf);
     }

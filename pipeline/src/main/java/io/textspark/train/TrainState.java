@@ -20,7 +20,11 @@ final class TrainState {
   int epoch;
   int position;
   long globalStep;
-  int shards = 1;
+  // The data order: the plan's version and the global batch its epochs were cut into.
+  int planVersion = StepPlan.VERSION;
+  int globalBatch;
+  // The checkpoint run's train.workers, train.accumulate and train.batch_size, for error messages.
+  String batchKeys = "";
   boolean stopped;
   Double bestMonitored;
   int badValidations;
@@ -43,7 +47,7 @@ final class TrainState {
     s.epoch = o.get("epoch").getAsInt();
     s.position = o.get("position").getAsInt();
     s.globalStep = o.get("global_step").getAsLong();
-    s.shards = o.has("shards") ? o.get("shards").getAsInt() : 1;
+    readDataOrder(s, o);
     s.stopped = o.has("stopped") && o.get("stopped").getAsBoolean();
     s.bestMonitored = o.has("early_stopping_best") ? o.get("early_stopping_best").getAsDouble() : null;
     s.badValidations = o.has("early_stopping_wait") ? o.get("early_stopping_wait").getAsInt() : 0;
@@ -60,16 +64,43 @@ final class TrainState {
     return s;
   }
 
+  /**
+   * Reads the data order. Checkpoints before plan version 2 recorded {@code shards} instead: with
+   * one shard their order is version 2's with the global batch of their configuration; with more,
+   * each shard was planned on its own, an order no longer reproduced.
+   */
+  private static void readDataOrder(TrainState s, JsonObject o) {
+    JsonObject train = o.has("config") && o.get("config").isJsonObject()
+        && o.getAsJsonObject("config").has("train") ? o.getAsJsonObject("config").getAsJsonObject("train") : null;
+    int configured = 0;
+    if (train != null && train.has("workers") && train.has("accumulate") && train.has("batch_size")) {
+      configured = train.get("workers").getAsInt() * train.get("accumulate").getAsInt()
+          * train.get("batch_size").getAsInt();
+      s.batchKeys = "train.workers=" + train.get("workers").getAsInt() + " train.accumulate="
+          + train.get("accumulate").getAsInt() + " train.batch_size=" + train.get("batch_size").getAsInt();
+    }
+    if (o.has("plan_version")) {
+      s.planVersion = o.get("plan_version").getAsInt();
+      s.globalBatch = o.get("global_batch").getAsInt();
+    } else {
+      boolean oneShard = !o.has("shards") || o.get("shards").getAsInt() == 1;
+      s.planVersion = oneShard && configured > 0 ? StepPlan.VERSION : 1;
+      s.globalBatch = configured;
+    }
+  }
+
   JsonObject toJson(TrainConfig cfg, TrainInputs in) {
     JsonObject o = new JsonObject();
     o.addProperty("epoch", epoch);
     o.addProperty("position", position);
     o.addProperty("global_step", globalStep);
-    o.addProperty("shards", in.sharding().shards());
+    o.addProperty("plan_version", StepPlan.VERSION);
+    o.addProperty("global_batch", Trainer.globalBatch(cfg));
     o.addProperty("stopped", stopped);
     o.addProperty("seed", cfg.seed());
-    o.addProperty("data_order", "row p (idx order) in shard p mod shards; per shard BatchPlan(shard seed, epoch);"
-        + " dropout seed from (seed, step, micro-batch, rank)");
+    o.addProperty("data_order", "BatchPlan(whole training set, global_batch, seed, epoch, bucket_batches) per epoch,"
+        + " each global batch dealt round-robin over the workers' micro-batches; dropout seed from (seed, step,"
+        + " micro-batch, rank)");
     if (bestMonitored != null) {
       o.addProperty("early_stopping_best", bestMonitored);
     }

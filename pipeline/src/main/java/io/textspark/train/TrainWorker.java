@@ -29,17 +29,19 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractFunction1;
 
 /**
- * One task of the training barrier stage: a worker with its own model replica. It turns its
- * partition (its shard of the training and validation rows) into {@link Examples}, binds to its
+ * One task of the training barrier stage: a worker with its own model replica. It takes the whole
+ * training set and its share of the validation set (row p of the idx order for worker p mod N) from
+ * the sets the driver broadcast, binds to its
  * GPU or to {@code spark.task.cpus} CPU threads, joins the ring, trains, and leaves the ring in
  * {@code finally}. Rank 0 returns the run's summary as JSON; the other ranks return nothing.
  */
-final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<ShardRow>, scala.collection.Iterator<String>>
+final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
     implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final TrainConfig cfg;
-  private final int totalTrainRows;
+  private final Broadcast<Examples> train;
+  private final Broadcast<Examples> validation;
   private final Broadcast<byte[]> weights;
   private final String modelConfigJson;
   private final byte[] tokenizerJson;
@@ -54,15 +56,19 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
    * Captures everything a worker needs; the task ships it to the executors.
    *
    * @param cfg the run's settings, with {@code resume_from} set to this attempt's checkpoint
+   * @param train the whole training set, which every worker holds
+   * @param validation the whole validation set, of which each worker evaluates its share
    * @param weights the pretrained weights as safetensors bytes, shipped once per executor
    * @param token the number that admits this attempt's tasks, and only them, into the ring
    * @param attempt 0 for the first run of the stage, then 1, 2, ... for restarts
    */
-  TrainWorker(TrainConfig cfg, int totalTrainRows, Broadcast<byte[]> weights, ClassifierConfig modelConfig,
+  TrainWorker(TrainConfig cfg, Broadcast<Examples> train, Broadcast<Examples> validation, Broadcast<byte[]> weights,
+      ClassifierConfig modelConfig,
       byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf,
       long token, int attempt) {
     this.cfg = cfg;
-    this.totalTrainRows = totalTrainRows;
+    this.train = train;
+    this.validation = validation;
     this.weights = weights;
     this.modelConfigJson = modelConfig.toJson();
     this.tokenizerJson = tokenizerJson;
@@ -75,21 +81,17 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
   }
 
   @Override
-  public scala.collection.Iterator<String> apply(scala.collection.Iterator<ShardRow> partition) {
+  public scala.collection.Iterator<String> apply(scala.collection.Iterator<Integer> partition) {
     return CollectionConverters.asScala(run(CollectionConverters.asJava(partition)));
   }
 
-  private Iterator<String> run(Iterator<ShardRow> rows) {
+  private Iterator<String> run(Iterator<Integer> partition) {
     BarrierTaskContext context = BarrierTaskContext.get();
     int rank = context.partitionId();
     int workers = context.numPartitions();
-    List<ShardRow> train = new ArrayList<>();
-    List<ShardRow> validation = new ArrayList<>();
-    rows.forEachRemaining(r -> (r.validation() ? validation : train).add(r));
-    Examples trainRows = ShardRow.toExamples(train, "training set shard " + rank);
-    Examples validationRows = ShardRow.toExamples(validation, "validation set shard " + rank);
-    train.clear();
-    validation.clear();
+    // Read-only, so the workers of one executor share the one copy Spark keeps per executor.
+    Examples trainRows = train.value();
+    Examples validationRows = share(validation.value(), rank, workers);
 
     // auto: the GPU Spark assigned to this task (spark.task.resource.gpu.amount), else the CPU.
     Compute.Placement placement = Compute.place("auto", cfg.threads());
@@ -103,8 +105,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
     ClassifierConfig modelConfig =
         ModelFamilies.parseConfig(modelConfigJson, modelReference, modelReference + " (broadcast config.json)");
     TrainInputs inputs = new TrainInputs(trainRows, validationRows, modelConfig, pretrained,
-        tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get(),
-        Sharding.one(rank, workers, totalTrainRows));
+        tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get());
     List<Trainer.Listener> listeners = new ArrayList<>(List.of(stopWhenKilled(context)));
     listeners.addAll(WorkerHooks.listeners(rank, attempt));
     RingCollective ring = BarrierRendezvous.join(context, cfg.collectiveTimeout(), token);
@@ -118,6 +119,15 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Shar
         Console.warn("train: rank " + rank + ": closing the ring failed: " + e);
       }
     }
+  }
+
+  /** Worker {@code rank}'s share of {@code all}: the rows at positions p with p mod {@code workers} = rank. */
+  static Examples share(Examples all, int rank, int workers) {
+    int[] positions = new int[(all.size() - rank + workers - 1) / workers];
+    for (int i = 0; i < positions.length; i++) {
+      positions[i] = rank + i * workers;
+    }
+    return all.subset(positions);
   }
 
   /** Ends the worker between steps once Spark has killed the stage, instead of at its next collective call. */

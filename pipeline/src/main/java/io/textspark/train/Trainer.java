@@ -51,13 +51,17 @@ import org.apache.hadoop.fs.Path;
  * reseeded before every micro-batch from seed, step and micro-batch). A run resumed from a
  * checkpoint therefore continues exactly as if it had not stopped.
  *
- * <p>With several workers, each holds one shard of the training set ({@link Sharding}), plans its
- * steps from it ({@link ShardPlan}) and sums gradients with the others through the
- * {@link Collective} once per optimizer step; losses are divided by the number of rows in the whole
- * step across all workers, so N workers with k micro-batches of b rows compute the same update as
- * one worker with one batch of the same N·k·b rows. Replicas start from rank 0's weights and stay
- * identical because every worker applies the same summed gradients. Rank 0 alone writes checkpoints
- * and logs, including every rank's step and all-reduce times so that stragglers show.
+ * <p>Each global batch of {@code train.workers × train.accumulate × train.batch_size} rows is planned
+ * once from the whole training set ({@link StepPlan}), which every worker holds; each worker trains
+ * on its part of it and sums gradients with the others through the {@link Collective} once per
+ * optimizer step. Losses are divided by the number of rows in the whole step across all workers,
+ * so N workers with k micro-batches of b rows compute the same update as one worker with one batch
+ * of the same N·k·b rows, and a run with fewer workers than {@code train.workers} (an elastic
+ * restart) still trains the same model. Checkpoints record the global batch size rather than the
+ * number of workers, so any of them resumes with any number of workers. Replicas start from rank
+ * 0's weights and stay identical because every worker applies the same summed gradients. Rank 0
+ * alone writes checkpoints and logs, including every rank's step and all-reduce times so that
+ * stragglers show.
  */
 public final class Trainer {
   /** Observes a run; used by the console, by tests, and by the distributed driver. */
@@ -129,7 +133,7 @@ public final class Trainer {
   private final boolean writer;
   private final ClassifierConfig modelConfig;
   private final Device device;
-  private final ShardPlan plan;
+  private final StepPlan plan;
   private final CheckpointPolicy policy;
   private final MetricsSink.Factory sinks;
   private final ReplicaSync sync;
@@ -146,21 +150,12 @@ public final class Trainer {
     this.writer = collective.rank() == 0 && !cfg.fastDevRun();
     this.modelConfig = in.modelConfig().withDropout(cfg.dropout());
     this.device = device;
-    Sharding sharding = in.sharding();
-    boolean ownShard = sharding.held().length == 1 && sharding.shards() == collective.size()
-        && sharding.held()[0] == collective.rank();
-    boolean allShards = collective.size() == 1 && sharding.held().length == sharding.shards();
-    if (!ownShard && !allShards) {
-      throw new IllegalArgumentException("worker " + collective.rank() + " of " + collective.size() + " cannot hold "
-          + sharding + ": each worker holds its own shard, or a single worker holds all of them");
+    if (collective.size() > cfg.workers()) {
+      throw new IllegalArgumentException("train.workers = " + cfg.workers() + " but " + collective.size()
+          + " workers joined the collective; a run has at most train.workers workers");
     }
-    int global = collective.size() * cfg.accumulate() * cfg.batchSize();
-    if (global % sharding.shards() != 0) {
-      throw new IllegalArgumentException("a global batch of " + global + " rows does not split into "
-          + sharding.shards() + " equal shard batches");
-    }
-    this.plan = new ShardPlan(in.train(), sharding, global / sharding.shards(), cfg.accumulate(), cfg.seed(),
-        cfg.bucketBatches());
+    this.plan = new StepPlan(in.train(), globalBatch(cfg), cfg.batchSize(), collective.rank(), collective.size(),
+        cfg.seed(), cfg.bucketBatches());
   }
 
   /** Trains with {@code cfg} from {@code in}; returns the run's summary. */
@@ -183,9 +178,9 @@ public final class Trainer {
     return new Trainer(cfg, in, collective, listeners, device, sinks).run();
   }
 
-  /** Optimizer steps per epoch for {@code n} training rows, cut into {@code train.workers} shards. */
+  /** Optimizer steps per epoch for {@code n} training rows: a function of the global batch alone. */
   public static long stepsPerEpoch(TrainConfig cfg, int n) {
-    return ShardPlan.stepsPerEpoch(n, cfg.workers(), cfg.accumulate() * cfg.batchSize(), cfg.bucketBatches());
+    return StepPlan.stepsPerEpoch(n, globalBatch(cfg), cfg.bucketBatches());
   }
 
   /** Rows per optimizer step: workers × accumulate × batch size. */
@@ -205,18 +200,24 @@ public final class Trainer {
     CheckpointStore store = new CheckpointStore(new Path(in.outputDir(), "checkpoints"), in.hadoopConf());
     Checkpoint resumeFrom = cfg.resumeFrom().isEmpty()
         ? null : policy.resolve(store, cfg.resumeFrom());
+    TrainState state = resumeFrom == null ? TrainState.fresh() : TrainState.read(resumeFrom);
+    if (resumeFrom != null) {
+      Resumption.checkDataOrder(cfg, resumeFrom, state);
+      String done = Resumption.nothingLeft(cfg, resumeFrom, state);
+      if (done != null) {
+        // Nothing is written, not even logs: the run folder stays exactly as the last run left it.
+        if (collective.rank() == 0) {
+          Console.info(done);
+        }
+        return Resumption.finishedSummary(policy, store, state);
+      }
+    }
     if (writer) {
       store.cleanupStaging();
     }
     long started = System.nanoTime();
     try (NDManager root = device == null ? NDManager.newBaseManager() : NDManager.newBaseManager(device);
         MetricsSink logs = writer ? sinks.open(new Path(in.outputDir(), "logs"), in.hadoopConf()) : MetricsSink.none()) {
-      TrainState state = resumeFrom == null ? TrainState.fresh() : TrainState.read(resumeFrom);
-      if (resumeFrom != null && state.position > 0 && state.shards != in.sharding().shards()) {
-        throw new TextSparkException("checkpoint " + resumeFrom.path() + " stopped in the middle of an epoch of a run"
-            + " with " + state.shards + " worker(s); its data order only exists with that many. Resume it with"
-            + " train.workers=" + state.shards + ", or resume from a checkpoint written at the end of an epoch.");
-      }
       Map<String, Safetensors.Tensor> weights = resumeFrom == null ? in.weights() : readTensors(resumeFrom, CheckpointLayout.WEIGHTS);
       TextClassifier model = ModelFamilies.load(root, modelConfig, weights, cfg.seed());
       AdamW optimizer = new AdamW(root, cfg.weightDecay());
@@ -243,13 +244,15 @@ public final class Trainer {
     LrSchedule schedule = new LrSchedule(cfg.lr(), (long) Math.ceil(cfg.warmupRatio() * totalSteps), totalSteps);
     Examples validation = cfg.fastDevRun() ? firstRows(in.validation(), cfg.valBatchSize()) : in.validation();
     Map<String, Double> lastMetrics = state.lastMetrics;
-    boolean stop = state.stopped;
+    // run() returned already when a resumed run has nothing left to do, whatever stopped it before.
+    boolean stop = false;
     long trainedRows = 0;
     double trainSeconds = 0;
     if (collective.rank() == 0) {
-      Console.info("train: %d rows, %d workers x %d accumulated x %d rows per step, %d steps per"
-          + " epoch, %d epochs (%d steps)%s", in.sharding().totalRows(), collective.size(), cfg.accumulate(), cfg.batchSize(),
-          stepsPerEpoch, cfg.epochs(), totalSteps, cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
+      Console.info("train: %d rows, global batch %d (%d workers x %d micro-batches of at most %d"
+          + " rows), %d steps per epoch, %d epochs (%d steps)%s", in.train().size(), globalBatch(cfg),
+          collective.size(), plan.microBatches(), cfg.batchSize(), stepsPerEpoch, cfg.epochs(), totalSteps,
+          cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
     }
     for (int epoch = state.epoch; epoch < cfg.epochs() && !stop; epoch++) {
       List<List<int[]>> steps = plan.epoch(epoch);
@@ -396,7 +399,7 @@ public final class Trainer {
           JniUtils.setGradMode(gradMode);
         }
       }
-      // A worker without rows in this step (a smaller shard's missing last batch) ran no backward
+      // A worker without rows in this step (a step with fewer rows than micro-batches) ran no backward
       // pass: its gradients are still zero from the previous step, or, before its first backward
       // pass, do not exist yet, and gradients() then hands out zeros. Either way it adds zeros.
       Map<String, NDArray> grads = model.gradients(step);

@@ -11,6 +11,8 @@ import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
+import io.textspark.config.ConfigError;
+import io.textspark.config.ConfigLoader;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DataLayout;
 import io.textspark.data.DownloadJob;
@@ -33,6 +35,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
@@ -43,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Multi-worker training through the train command on local[2]: two barrier tasks, real CoLA
- * shards, a tiny random BERT with MiniLM's tokenizer, the TCP ring between the tasks.
+ * data, a tiny random BERT with MiniLM's tokenizer, the TCP ring between the tasks.
  */
 class DistributedTrainingTest {
   @TempDir static Path shared;
@@ -127,8 +131,7 @@ class DistributedTrainingTest {
     assertEquals(6, s.globalStep());
     assertTrue(out.toString().contains("per rank: step s"), "per-rank timings are logged");
 
-    // The reference: one worker, no accumulation, batches of 32, holding both shards so that its
-    // step t is exactly the union of the two workers' step t.
+    // The reference: one worker, no accumulation, batches of 32: the same global batches.
     TextSparkConfig ref = config(tmp.resolve("ref"), "train.workers=1", "train.accumulate=1", "train.batch_size=32",
         "train.max_steps=6");
     Configuration conf = spark.sparkContext().hadoopConfiguration();
@@ -139,7 +142,7 @@ class DistributedTrainingTest {
     PretrainedModel pretrained = PretrainedModel.load(model.toString(), ref.model(), conf);
     TrainInputs inputs = new TrainInputs(train, validation, pretrained.config(), pretrained.weights(),
         pretrained.tokenizerJson(), pretrained.reference(), ref.renderedJson(),
-        new org.apache.hadoop.fs.Path(tmp.resolve("ref").toUri()), conf, Sharding.all(2, train.size()));
+        new org.apache.hadoop.fs.Path(tmp.resolve("ref").toUri()), conf);
     Trainer.Summary r = Trainer.fit(ref.train(), inputs, Collective.single(), List.of());
     assertEquals(6, r.globalStep());
 
@@ -156,7 +159,7 @@ class DistributedTrainingTest {
       }
     }
     assertTrue(moved > 1e-3, "training moved the weights (by at most " + moved + "), so the comparison means something");
-    assertEquals(s.lastMetrics().get("val/count"), 1043, 1e-9, "validation counts summed over both shards");
+    assertEquals(s.lastMetrics().get("val/count"), 1043, 1e-9, "validation counts summed over both workers' shares");
     assertEquals(s.lastMetrics().get("val/accuracy"), r.lastMetrics().get("val/accuracy"), 1e-9);
   }
 
@@ -188,6 +191,76 @@ class DistributedTrainingTest {
     System.out.println("recovery: failed at step 5, resumed from step 4: max abs weight difference to the unfailed"
         + " run " + diff);
     assertEquals(0.0, diff, "steps 5 to 7 recomputed exactly, none skipped or applied twice");
+  }
+
+  @Test
+  void aRestartThatFindsFewerTaskSlotsContinuesWithFewerWorkersAndTrainsTheSameModel() throws IOException {
+    String[] common = {"train.workers=2", "train.accumulate=2", "train.batch_size=8", "train.max_steps=6",
+        "train.checkpoint.every_steps=2", "train.max_restarts=1"};
+    Path clean = tmp.resolve("clean");
+    TrainJob.run(spark, config(clean, common), List.of());
+
+    // Rank 1 fails at step 3 of the first attempt, and the cluster has then one task slot left (as
+    // when an executor does not come back): the restart runs a barrier stage of one task.
+    Path elastic = tmp.resolve("elastic");
+    TextSparkConfig cfg = config(elastic, concat(common, "train.min_workers=1"));
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    DataLayout layout = new DataLayout(cfg.data().root());
+    PretrainedModel pretrained = PretrainedModel.load(model.toString(), cfg.model(), conf);
+    AtomicInteger slotChecks = new AtomicInteger();
+    IntSupplier slots = () -> slotChecks.getAndIncrement() == 0 ? DistributedTraining.taskSlots(spark.sparkContext())
+        : 1;
+    StringBuilder out = new StringBuilder();
+    Trainer.Summary s;
+    WorkerHooks.Registration fault = FaultInjection.arm("rank=1,step=3,attempt=0,action=throw");
+    try {
+      s = printed(out, () -> DistributedTraining.run(spark, cfg, pretrained,
+          spark.read().parquet(layout.tokenized("train").toString()),
+          spark.read().parquet(layout.tokenized("validation").toString()),
+          new org.apache.hadoop.fs.Path(elastic.toUri()), slots));
+    } finally {
+      fault.close();
+    }
+    String console = out.toString();
+    assertTrue(console.contains("train: only 1 task slot(s) now, fewer than train.workers = 2: continuing with 1"
+        + " workers (train.min_workers = 1), each running 4 micro-batch(es) of at most 8 rows; the global batch stays"
+        + " 32 rows"), console);
+    assertTrue(console.contains("train: restart 1 of 1 (train.max_restarts) from checkpoint"), console);
+    assertTrue(console.contains("(step 2)"), "the newest checkpoint before the failure: " + console);
+    assertTrue(console.contains("train: rank 0 of 1 (attempt 1)"), "the restart ran one worker: " + console);
+    assertEquals(6, s.globalStep());
+    double diff = maxDiff(weights(last(clean)), weights(last(elastic)));
+    System.out.println("elastic: 2 workers, then 1 from step 2: max abs weight difference to 2 workers throughout "
+        + diff);
+    assertTrue(diff < 1e-5, "max abs weight difference " + diff);
+  }
+
+  @Test
+  void minWorkersDefaultsToTheWorkersAndLetsARestartContinueWithFewer() {
+    assertEquals(4, TextSparkConfig.load(List.of(), List.of("train.workers=4")).train().minWorkers());
+    ConfigError tooMany = assertThrows(ConfigError.class,
+        () -> TextSparkConfig.load(List.of(), List.of("train.workers=2", "train.min_workers=3")));
+    assertTrue(tooMany.getMessage().contains("train.min_workers"), tooMany.getMessage());
+    assertThrows(ConfigError.class, () -> TextSparkConfig.load(List.of(), List.of("train.min_workers=0")));
+    assertTrue(ConfigLoader.comment("train.min_workers").startsWith("Fewest workers a restart continues with"),
+        "--help shows the key's own comment, not that of the train.workers it defaults to");
+    assertTrue(ConfigLoader.comment("data.url").endsWith("$COLA_URL overrides."), ConfigLoader.comment("data.url"));
+
+    SparkConf none = new SparkConf();
+    assertEquals(3, DistributedTraining.checkCluster(none, "spark://h:7077", () -> 3, 4, 2, Duration.ZERO));
+    TextSparkException e = assertThrows(TextSparkException.class,
+        () -> DistributedTraining.checkCluster(none, "spark://h:7077", () -> 1, 4, 2, Duration.ZERO));
+    assertTrue(e.getMessage().contains("train.min_workers = 2") && e.getMessage().contains("offers 1"),
+        e.getMessage());
+    e = assertThrows(TextSparkException.class,
+        () -> DistributedTraining.checkCluster(none, "spark://h:7077", () -> 3, 4, 4, Duration.ZERO));
+    assertTrue(e.getMessage().contains("needs 4 task slots"), e.getMessage());
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    List<String> all = new ArrayList<>(List.of(a));
+    all.addAll(List.of(b));
+    return all.toArray(new String[0]);
   }
 
   @Test

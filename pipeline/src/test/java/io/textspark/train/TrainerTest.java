@@ -1,5 +1,6 @@
 package io.textspark.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -19,8 +20,11 @@ import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import io.textspark.testing.Files2;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -243,6 +248,125 @@ class TrainerTest {
         "train.early_stopping.min_delta=0.01"), inputs(tmp.resolve("es")), Collective.single(), List.of());
     assertTrue(s.stoppedEarly());
     assertEquals(2 * 6, s.globalStep(), "the second validation did not improve: stop after epoch 2");
+  }
+
+  /** Records the steps a run takes. */
+  private static Trainer.Listener recorder(List<Long> steps) {
+    return new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        steps.add(globalStep);
+      }
+    };
+  }
+
+  /** The learning rate the run logged for step {@code step} (the update after {@code step - 1} others). */
+  private static double loggedLr(Path run, long step) throws IOException {
+    for (String line : Files.readAllLines(run.resolve("logs/metrics.jsonl"))) {
+      JsonObject o = JsonParser.parseString(line).getAsJsonObject();
+      if (o.get("split").getAsString().equals("train") && o.get("step").getAsLong() == step) {
+        return o.get("train/lr").getAsDouble();
+      }
+    }
+    throw new AssertionError("no train record for step " + step);
+  }
+
+  /** What {@code body} prints to System.out, and its result. */
+  private static <T> T printed(StringBuilder into, Supplier<T> body) {
+    PrintStream original = System.out;
+    ByteArrayOutputStream copy = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(copy, true, StandardCharsets.UTF_8));
+    try {
+      return body.get();
+    } finally {
+      System.setOut(original);
+      into.append(copy.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  @Test
+  void resumingWithAHigherMaxStepsTrainsOnToTheNewHorizonOnItsSchedule() throws IOException {
+    Path run = tmp.resolve("horizon");
+    Trainer.Summary first = Trainer.fit(cfg("train.max_steps=10", "train.epochs=5"), inputs(run), Collective.single(),
+        List.of());
+    assertEquals(10, first.globalStep(), "stopped in the middle of epoch 2 (6 steps per epoch)");
+    assertEquals(0.0, new LrSchedule(3e-3, 1, 10).at(10), "the old schedule had reached 0");
+
+    List<Long> steps = new ArrayList<>();
+    Trainer.Summary second = Trainer.fit(cfg("train.max_steps=16", "train.epochs=5", "train.resume_from=last"),
+        inputs(run), Collective.single(), List.of(recorder(steps)));
+    assertEquals(List.of(11L, 12L, 13L, 14L, 15L, 16L), steps, "on from the checkpoint to the new train.max_steps");
+    assertEquals(16, second.globalStep());
+    assertEquals(16, last(run).globalStep());
+    // The schedule of a 16-step run: ceil(0.1 x 16) = 2 warm-up steps, then linear decay to 0 at 16.
+    LrSchedule resumed = new LrSchedule(3e-3, 2, 16);
+    assertEquals(resumed.at(10), loggedLr(run, 11), 1e-12, "step 11 is the update after 10 others");
+    assertEquals(3e-3 * 6 / 14, loggedLr(run, 11), 1e-12);
+    assertEquals(resumed.at(15), loggedLr(run, 16), 1e-12);
+  }
+
+  @Test
+  void aResumeWithNothingLeftSaysWhyInOneLineAndWritesNothing() throws IOException {
+    Path run = tmp.resolve("done");
+    Trainer.fit(cfg("train.max_steps=4"), inputs(run), Collective.single(), List.of());
+    List<String> files = Files2.tree(run);
+    byte[] metrics = Files.readAllBytes(run.resolve("logs/metrics.jsonl"));
+    byte[] summary = Files.readAllBytes(run.resolve("summary.json"));
+
+    List<Long> steps = new ArrayList<>();
+    StringBuilder out = new StringBuilder();
+    Trainer.Summary s = printed(out, () -> Trainer.fit(cfg("train.max_steps=4", "train.resume_from=last"), inputs(run),
+        Collective.single(), List.of(recorder(steps))));
+    assertEquals(List.of(), steps);
+    assertEquals(4, s.globalStep());
+    assertEquals(last(run).path().toString(), s.bestCheckpoint(), "the summary of the run as it ended");
+    assertEquals(1, out.toString().lines().count(), out.toString());
+    assertTrue(out.toString().startsWith("train: nothing to do: checkpoint ")
+        && out.toString().contains(" is at step 4 and train.max_steps = 4; raise train.max_steps"), out.toString());
+    assertEquals(files, Files2.tree(run), "no new file");
+    assertArrayEquals(metrics, Files.readAllBytes(run.resolve("logs/metrics.jsonl")));
+    assertArrayEquals(summary, Files.readAllBytes(run.resolve("summary.json")));
+
+    Path epochs = tmp.resolve("epochs");
+    Trainer.fit(cfg("train.epochs=1"), inputs(epochs), Collective.single(), List.of());
+    StringBuilder again = new StringBuilder();
+    printed(again, () -> Trainer.fit(cfg("train.epochs=1", "train.resume_from=last"), inputs(epochs),
+        Collective.single(), List.of(recorder(steps))));
+    assertTrue(again.toString().contains("has completed 1 epoch(s) and train.epochs = 1; raise train.epochs"),
+        again.toString());
+    assertEquals(List.of(), steps);
+  }
+
+  @Test
+  void anEarlyStoppedRunResumesOnlyWithMorePatience() {
+    String[] es = {"train.epochs=6", "train.lr=1e-9", "train.early_stopping.monitor=val/loss",
+        "train.early_stopping.mode=min", "train.early_stopping.min_delta=0.01"};
+    Path run = tmp.resolve("es");
+    Trainer.Summary stopped = Trainer.fit(cfg(concat(es, "train.early_stopping.patience=1")), inputs(run),
+        Collective.single(), List.of());
+    assertTrue(stopped.stoppedEarly());
+    assertEquals(12, stopped.globalStep());
+
+    List<Long> steps = new ArrayList<>();
+    StringBuilder out = new StringBuilder();
+    printed(out, () -> Trainer.fit(cfg(concat(es, "train.early_stopping.patience=1", "train.resume_from=last")),
+        inputs(run), Collective.single(), List.of(recorder(steps))));
+    assertEquals(List.of(), steps);
+    assertTrue(out.toString().contains("was stopped early: val/loss has not improved for 1 validation(s) and"
+        + " train.early_stopping.patience = 1"), out.toString());
+
+    // Two more validations without improvement (epochs 3 and 4) reach the new patience of 3.
+    Trainer.Summary more = Trainer.fit(cfg(concat(es, "train.early_stopping.patience=3", "train.resume_from=last")),
+        inputs(run), Collective.single(), List.of(recorder(steps)));
+    assertEquals(13, steps.get(0));
+    assertEquals(24, more.globalStep());
+    assertTrue(more.stoppedEarly());
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    List<String> all = new ArrayList<>(List.of(a));
+    all.addAll(List.of(b));
+    return all.toArray(new String[0]);
   }
 
   @Test
