@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
-import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.config.ConfigError;
@@ -18,13 +17,12 @@ import io.textspark.data.DataLayout;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
 import io.textspark.model.PretrainedModel;
-import io.textspark.model.Safetensors;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
+import io.textspark.testing.Weights;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -78,25 +76,6 @@ class DistributedTrainingTest {
         new Configuration()).last().orElseThrow();
   }
 
-  private static Map<String, float[]> weights(Checkpoint c) throws IOException {
-    try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
-      Map<String, float[]> out = new LinkedHashMap<>();
-      Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
-      return out;
-    }
-  }
-
-  private static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
-    assertEquals(a.keySet(), b.keySet());
-    double max = 0;
-    for (String k : a.keySet()) {
-      for (int i = 0; i < a.get(k).length; i++) {
-        max = Math.max(max, Math.abs(a.get(k)[i] - b.get(k)[i]));
-      }
-    }
-    return max;
-  }
-
   /** Runs {@code body} while echoing and recording what it prints. */
   private static <T> T printed(StringBuilder into, Supplier<T> body) {
     PrintStream original = System.out;
@@ -146,8 +125,8 @@ class DistributedTrainingTest {
     Trainer.Summary r = Trainer.fit(ref.train(), inputs, Collective.single(), List.of());
     assertEquals(6, r.globalStep());
 
-    Map<String, float[]> distWeights = weights(last(dist));
-    double diff = maxDiff(distWeights, weights(last(tmp.resolve("ref"))));
+    Map<String, float[]> distWeights = Weights.of(last(dist));
+    double diff = Weights.maxDiff(distWeights, Weights.of(last(tmp.resolve("ref"))));
     System.out.println("parity: 2 workers x 2 x 8 vs 1 x 1 x 32 after 6 steps: max abs weight difference " + diff);
     assertTrue(diff < 1e-5, "max abs weight difference " + diff);
     Map<String, float[]> initial = new LinkedHashMap<>();
@@ -187,7 +166,7 @@ class DistributedTrainingTest {
     assertTrue(console.contains("train: restart 1 of 1 (train.max_restarts) from checkpoint"), console);
     assertTrue(console.contains("(step 4)"), "the newest checkpoint before the failure: " + console);
     assertEquals(7, s.globalStep());
-    double diff = maxDiff(weights(last(clean)), weights(last(failed)));
+    double diff = Weights.maxDiff(Weights.of(last(clean)), Weights.of(last(failed)));
     System.out.println("recovery: failed at step 5, resumed from step 4: max abs weight difference to the unfailed"
         + " run " + diff);
     assertEquals(0.0, diff, "steps 5 to 7 recomputed exactly, none skipped or applied twice");
@@ -229,7 +208,7 @@ class DistributedTrainingTest {
     assertTrue(console.contains("(step 2)"), "the newest checkpoint before the failure: " + console);
     assertTrue(console.contains("train: rank 0 of 1 (attempt 1)"), "the restart ran one worker: " + console);
     assertEquals(6, s.globalStep());
-    double diff = maxDiff(weights(last(clean)), weights(last(elastic)));
+    double diff = Weights.maxDiff(Weights.of(last(clean)), Weights.of(last(elastic)));
     System.out.println("elastic: 2 workers, then 1 from step 2: max abs weight difference to 2 workers throughout "
         + diff);
     assertTrue(diff < 1e-5, "max abs weight difference " + diff);

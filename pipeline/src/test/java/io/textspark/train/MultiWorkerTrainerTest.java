@@ -18,8 +18,8 @@ import io.textspark.collective.LoopbackRing;
 import io.textspark.collective.RingCollective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
-import io.textspark.model.Safetensors;
 import io.textspark.testing.Files2;
+import io.textspark.testing.Weights;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -90,40 +90,10 @@ class MultiWorkerTrainerTest {
         .orElseThrow();
   }
 
-  private static Map<String, float[]> weights(Checkpoint c) throws IOException {
-    try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
-      Map<String, float[]> out = new LinkedHashMap<>();
-      Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
-      return out;
-    }
-  }
-
   private static JsonObject trainerState(Checkpoint c) throws IOException {
     try (InputStream in = c.open(CheckpointLayout.TRAINER_STATE)) {
       return JsonParser.parseString(new String(in.readAllBytes(), StandardCharsets.UTF_8)).getAsJsonObject();
     }
-  }
-
-  private static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
-    assertEquals(a.keySet(), b.keySet());
-    double max = 0;
-    for (String k : a.keySet()) {
-      for (int i = 0; i < a.get(k).length; i++) {
-        max = Math.max(max, Math.abs(a.get(k)[i] - b.get(k)[i]));
-      }
-    }
-    return max;
-  }
-
-  private static Trainer.Listener killAt(long step) {
-    return new Trainer.Listener() {
-      @Override
-      public void afterStep(long globalStep, int epoch, int position) {
-        if (globalStep == step) {
-          throw new IllegalStateException("killed at step " + step);
-        }
-      }
-    };
   }
 
   @Test
@@ -142,9 +112,9 @@ class MultiWorkerTrainerTest {
     assertEquals(20, two.get(0).lastMetrics().get("val/count"), 1e-9, "validation counts summed over the shares");
     assertEquals(big.lastMetrics().get("val/accuracy"), two.get(0).lastMetrics().get("val/accuracy"), 1e-9);
 
-    Map<String, float[]> twoWeights = weights(last(tmp.resolve("two")));
-    double vsBig = maxDiff(twoWeights, weights(last(tmp.resolve("big"))));
-    double vsAccumulated = maxDiff(twoWeights, weights(last(tmp.resolve("acc"))));
+    Map<String, float[]> twoWeights = Weights.of(last(tmp.resolve("two")));
+    double vsBig = Weights.maxDiff(twoWeights, Weights.of(last(tmp.resolve("big"))));
+    double vsAccumulated = Weights.maxDiff(twoWeights, Weights.of(last(tmp.resolve("acc"))));
     System.out.println("parity after 6 steps: 2 x 2 x 4 vs 1 x 1 x 16 " + vsBig + ", vs 1 x 4 x 4 " + vsAccumulated);
     assertTrue(vsBig < 1e-5, "2 workers x 2 x 4 vs 1 x 1 x 16: max abs weight difference " + vsBig);
     assertTrue(vsAccumulated < 1e-5, "2 workers x 2 x 4 vs 1 x 4 x 4: max abs weight difference " + vsAccumulated);
@@ -199,7 +169,7 @@ class MultiWorkerTrainerTest {
     Trainer.fit(cfg(concat(common, "train.workers=1", "train.batch_size=16")), new TrainInputs(rows, VALIDATION,
         TrainerTest.TINY, TrainerTest.tinyWeights(3), "{}".getBytes(), "tiny", "{}",
         new org.apache.hadoop.fs.Path(one.toUri()), CONF), Collective.single(), List.of());
-    double diff = maxDiff(weights(last(run)), weights(last(one)));
+    double diff = Weights.maxDiff(Weights.of(last(run)), Weights.of(last(one)));
     assertTrue(diff < 1e-5, "max abs weight difference " + diff);
   }
 
@@ -212,7 +182,7 @@ class MultiWorkerTrainerTest {
     Path killed = tmp.resolve("killed");
     // Both workers die after step 3 (a listener on each), once rank 0 has committed step 2's checkpoint.
     ExecutionException e = assertThrows(ExecutionException.class, () -> twoWorkers(twoCfg, killed,
-        List.of(killAt(3))));
+        List.of(new KillAt(3))));
     assertTrue(e.getCause().getMessage().contains("killed at step 3"), e.getCause().toString());
     Checkpoint mid = last(killed);
     assertEquals(2, mid.globalStep());
@@ -238,7 +208,7 @@ class MultiWorkerTrainerTest {
     Trainer.fit(cfg(concat(common, "train.workers=1", "train.accumulate=4", "train.batch_size=4",
         "train.resume_from=last")), inputs(killed, VALIDATION), Collective.single(), List.of(record));
     assertEquals(List.of(3L, 4L, 5L, 6L), steps, "from step 3 (the rest of epoch 1) through epoch 2");
-    double diff = maxDiff(weights(last(tmp.resolve("straight"))), weights(last(killed)));
+    double diff = Weights.maxDiff(Weights.of(last(tmp.resolve("straight"))), Weights.of(last(killed)));
     System.out.println("resumed with 1 worker vs 2 throughout: max abs weight difference " + diff);
     assertTrue(diff < 1e-5, "resumed with 1 worker vs 2 workers throughout: max abs weight difference " + diff);
   }

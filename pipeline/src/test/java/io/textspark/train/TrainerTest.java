@@ -11,7 +11,6 @@ import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.Checkpoint;
-import io.textspark.checkpoint.CheckpointLayout;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.collective.Collective;
 import io.textspark.config.TextSparkConfig;
@@ -20,9 +19,9 @@ import io.textspark.model.bert.BertClassifier;
 import io.textspark.model.bert.BertConfig;
 import io.textspark.model.Safetensors;
 import io.textspark.testing.Files2;
+import io.textspark.testing.Weights;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -113,30 +112,9 @@ class TrainerTest {
     return inputs(out, task(96, 1), task(48, 2), TINY);
   }
 
-  private static Map<String, float[]> weightsOf(Checkpoint c) throws IOException {
-    try (InputStream in = c.open(CheckpointLayout.WEIGHTS)) {
-      Map<String, float[]> out = new LinkedHashMap<>();
-      Safetensors.read(in, "test").forEach((k, v) -> out.put(k, v.toFloatArray()));
-      return out;
-    }
-  }
-
   private static Checkpoint last(Path run) {
     return new CheckpointStore(new org.apache.hadoop.fs.Path(run.resolve("checkpoints").toUri()), CONF).last()
         .orElseThrow();
-  }
-
-  private static double maxDiff(Map<String, float[]> a, Map<String, float[]> b) {
-    assertEquals(a.keySet(), b.keySet());
-    double max = 0;
-    for (String k : a.keySet()) {
-      float[] x = a.get(k);
-      float[] y = b.get(k);
-      for (int i = 0; i < x.length; i++) {
-        max = Math.max(max, Math.abs(x[i] - y[i]));
-      }
-    }
-    return max;
   }
 
   @Test
@@ -185,21 +163,9 @@ class TrainerTest {
         Collective.single(), List.of());
     Trainer.fit(cfg("train.batch_size=32", "train.accumulate=1", "train.dropout=0", "train.epochs=1",
         "train.bucket_batches=2"), inputs(b), Collective.single(), List.of());
-    double diff = maxDiff(weightsOf(last(a)), weightsOf(last(b)));
+    double diff = Weights.maxDiff(Weights.of(last(a)), Weights.of(last(b)));
     assertTrue(diff < 1e-5, "4 x 8 accumulated vs 32 at once, max weight difference " + diff);
     assertTrue(diff >= 0);
-  }
-
-  /** Throws once the run reaches a point, like a worker killed there. */
-  private static Trainer.Listener killAt(long step) {
-    return new Trainer.Listener() {
-      @Override
-      public void afterStep(long globalStep, int epoch, int position) {
-        if (globalStep == step) {
-          throw new IllegalStateException("killed at step " + step);
-        }
-      }
-    };
   }
 
   @Test
@@ -210,12 +176,12 @@ class TrainerTest {
     Path stopped = tmp.resolve("stopped");
     // Killed at step 7 (the first step of epoch 2): the newest checkpoint is the one after epoch 1.
     assertThrows(IllegalStateException.class,
-        () -> Trainer.fit(cfg(), inputs(stopped), Collective.single(), List.of(killAt(7))));
+        () -> Trainer.fit(cfg(), inputs(stopped), Collective.single(), List.of(new KillAt(7))));
     assertEquals(6, last(stopped).globalStep());
     Trainer.Summary resumed = Trainer.fit(cfg("train.resume_from=last"), inputs(stopped), Collective.single(),
         List.of());
     assertEquals(12, resumed.globalStep());
-    assertEquals(0.0, maxDiff(weightsOf(last(straight)), weightsOf(last(stopped))), "bit-identical weights");
+    assertEquals(0.0, Weights.maxDiff(Weights.of(last(straight)), Weights.of(last(stopped))), "bit-identical weights");
   }
 
   @Test
@@ -225,7 +191,7 @@ class TrainerTest {
         List.of());
     Path killed = tmp.resolve("killed");
     assertThrows(IllegalStateException.class, () -> Trainer.fit(cfg("train.epochs=1", "train.checkpoint.every_steps=2"),
-        inputs(killed), Collective.single(), List.of(killAt(3))));
+        inputs(killed), Collective.single(), List.of(new KillAt(3))));
     Checkpoint mid = last(killed);
     assertEquals(2, mid.globalStep(), "the mid-epoch checkpoint at step 2");
     List<Long> steps = new ArrayList<>();
@@ -238,7 +204,7 @@ class TrainerTest {
     Trainer.fit(cfg("train.epochs=1", "train.checkpoint.every_steps=2", "train.resume_from=last"), inputs(killed),
         Collective.single(), List.of(record));
     assertEquals(List.of(3L, 4L, 5L, 6L), steps, "the run continues after the checkpoint: step 3 again, then on");
-    assertEquals(0.0, maxDiff(weightsOf(last(straight)), weightsOf(last(killed))));
+    assertEquals(0.0, Weights.maxDiff(Weights.of(last(straight)), Weights.of(last(killed))));
   }
 
   @Test
