@@ -185,6 +185,19 @@ def rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def peak_rss_bytes():
+    """This process's highest resident size. Not ru_maxrss: Linux carries it over exec from the
+    forked parent, so started from a JVM it reports the JVM's size, not ours."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def emit(obj):
     print(json.dumps(obj), flush=True)
 
@@ -241,7 +254,7 @@ def train(args, model):
     emit({"event": "throughput", "steps": step, "timed_steps": max(0, step - args.skip_steps),
           "rows": timed_rows, "seconds": timed_seconds,
           "samples_per_second": timed_rows / timed_seconds if timed_seconds else 0.0,
-          "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
+          "max_rss_bytes": peak_rss_bytes()})
 
 
 def infer(args, model):
@@ -272,7 +285,7 @@ def infer(args, model):
     seconds = time.perf_counter() - start
     emit({"event": "inference", "rows": args.rows, "seconds": seconds, "model_seconds": model_seconds,
           "rows_per_second": args.rows / seconds, "last_label_rows": positive,
-          "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024})
+          "max_rss_bytes": peak_rss_bytes()})
 
 
 def main():

@@ -22,6 +22,8 @@ public final class PythonBaseline {
   public static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
   /** glibc's setting for how much free memory is kept instead of returned to the kernel. */
   public static final String TRIM_THRESHOLD = "MALLOC_TRIM_THRESHOLD_";
+  /** glibc's setting for how many arenas (pools that each keep their own free blocks) threads share. */
+  public static final String ARENA_MAX = "MALLOC_ARENA_MAX";
 
   private PythonBaseline() {}
 
@@ -34,14 +36,16 @@ public final class PythonBaseline {
       Consumer<JsonObject> onRecord) {
     List<String> command = new ArrayList<>(List.of(python, script));
     command.addAll(args);
-    Console.info("bench: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " : "") + String.join(" ", command));
+    Console.info("bench: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " + ARENA_MAX + "=2 " : "") + String.join(" ", command));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
     if (tunedAllocator) {
       builder.environment().put(MMAP_THRESHOLD, "1073741824");
       builder.environment().put(TRIM_THRESHOLD, "1073741824");
+      builder.environment().put(ARENA_MAX, "2");
     } else {
       builder.environment().remove(MMAP_THRESHOLD);
       builder.environment().remove(TRIM_THRESHOLD);
+      builder.environment().remove(ARENA_MAX);
     }
     Process process;
     try {

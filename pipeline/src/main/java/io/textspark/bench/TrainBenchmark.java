@@ -74,9 +74,9 @@ public final class TrainBenchmark {
     exportRows(train, data.resolve("train.jsonl"));
     exportRows(validation, data.resolve("validation.jsonl"));
     exportPlan(train, cfg, data.resolve("plan.json"));
-    PretrainedModel pretrained = PretrainedModel.load(config.model().name(), config.model(),
-        spark.sparkContext().hadoopConfiguration());
-    exportModel(pretrained, model);
+    // Not kept in a variable: the weights would stay reachable, and resident, through both training runs.
+    exportModel(PretrainedModel.load(config.model().name(), config.model(), spark.sparkContext().hadoopConfiguration()),
+        model);
     int threads = Compute.threads(cfg.threads());
 
     JsonObject result = new JsonObject();
@@ -88,10 +88,12 @@ public final class TrainBenchmark {
         options.steps(), Trainer.globalBatch(cfg), threads);
     StepTimer timer = new StepTimer(WARMUP_STEPS);
     Path throughputRun = fresh(options.workDir().resolve("java-throughput"));
+    boolean throughputPeakOnly = MemoryStats.resetPeak();
     TrainJob.run(spark, config.with(List.of(
         "train.max_steps=" + options.steps(),
         "train.output_dir=" + throughputRun.toUri(),
         "train.threads=" + threads)), List.of(timer));
+    long throughputPeak = MemoryStats.peakRssBytes();
     double javaRate = timer.samplesPerSecond(train, cfg, config);
     List<JsonObject> python = python(options, cfg, threads, model, data, options.steps(), false);
     double pythonRate = last(python, "throughput").get("samples_per_second").getAsDouble();
@@ -105,6 +107,9 @@ public final class TrainBenchmark {
     throughput.addProperty("pytorch_tuned_allocator_samples_per_second", pythonTunedRate);
     throughput.addProperty("ratio_tuned_allocator", javaRate / pythonTunedRate);
     throughput.addProperty("malloc_mmap_threshold", String.valueOf(System.getenv(MMAP_THRESHOLD)));
+    throughput.addProperty("textspark_peak_rss_bytes", throughputPeak);
+    throughput.addProperty("textspark_peak_rss_includes_earlier_phases", !throughputPeakOnly);
+    throughput.addProperty("pytorch_peak_rss_bytes", last(python, "throughput").get("max_rss_bytes").getAsLong());
     throughput.addProperty("pytorch", last(python, "start").get("torch").getAsString());
     throughput.addProperty("pytorch_blas", last(python, "start").get("blas").getAsString());
     result.add("throughput", throughput);
@@ -113,9 +118,12 @@ public final class TrainBenchmark {
       Console.info("bench-train: full recipe on both sides");
       EpochMemory memory = new EpochMemory();
       Path runDir = fresh(options.workDir().resolve("java-full"));
+      // The peak of this run alone, as the baseline's is of its own fresh process.
+      boolean peakOfRunOnly = MemoryStats.resetPeak();
       Trainer.Summary summary = TrainJob.run(spark, config.with(List.of(
           "train.output_dir=" + runDir.toUri(), "train.threads=" + threads, "train.resume_from=")),
           List.of(memory));
+      long javaPeak = MemoryStats.peakRssBytes();
       List<JsonObject> pythonFull = python(options, cfg, threads, model, data, -1, false);
       JsonArray epochs = new JsonArray();
       List<JsonObject> javaEpochs = validationRecords(runDir.resolve("logs/metrics.jsonl"));
@@ -144,6 +152,9 @@ public final class TrainBenchmark {
       full.addProperty("textspark_samples_per_second", summary.samplesPerSecond());
       full.addProperty("pytorch_samples_per_second",
           last(pythonFull, "throughput").get("samples_per_second").getAsDouble());
+      full.addProperty("textspark_peak_rss_bytes", javaPeak);
+      full.addProperty("textspark_peak_rss_includes_earlier_phases", !peakOfRunOnly);
+      full.addProperty("pytorch_peak_rss_bytes", last(pythonFull, "throughput").get("max_rss_bytes").getAsLong());
       result.add("full", full);
     }
     Files.writeString(options.workDir().resolve("bench-train.json"), result.toString() + "\n");
@@ -179,6 +190,7 @@ public final class TrainBenchmark {
         t.get("pytorch_tuned_allocator_samples_per_second").getAsDouble());
     Console.info("  ratio textspark / PyTorch  %.2f   (%.2f against PyTorch with the same allocator settings)",
         t.get("ratio").getAsDouble(), t.get("ratio_tuned_allocator").getAsDouble());
+    printPeak(t);
     if (r.has("full")) {
       JsonObject f = r.getAsJsonObject("full");
       Console.info("validation per epoch:     textspark MCC  acc     RSS       |  PyTorch MCC  acc     RSS");
@@ -192,7 +204,17 @@ public final class TrainBenchmark {
       Console.info("  whole run: textspark %.1f s at %.1f samples/s; PyTorch %.1f samples/s",
           f.get("textspark_seconds").getAsDouble(), f.get("textspark_samples_per_second").getAsDouble(),
           f.get("pytorch_samples_per_second").getAsDouble());
+      printPeak(f);
     }
+  }
+
+  /** Both sides' peak resident memory over one phase, from the figures {@link #run} recorded for it. */
+  private static void printPeak(JsonObject phase) {
+    Console.info("  peak RSS: textspark %s%s, PyTorch %s (ratio %.2f)",
+        gib(phase, "textspark_peak_rss_bytes"),
+        phase.get("textspark_peak_rss_includes_earlier_phases").getAsBoolean() ? " (with earlier phases)" : "",
+        gib(phase, "pytorch_peak_rss_bytes"),
+        phase.get("textspark_peak_rss_bytes").getAsLong() / (double) phase.get("pytorch_peak_rss_bytes").getAsLong());
   }
 
   private static double num(JsonObject o, String key) {

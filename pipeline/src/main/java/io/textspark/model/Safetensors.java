@@ -23,6 +23,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Reads and writes the Hugging Face safetensors format through plain streams, so that callers can
@@ -280,11 +281,35 @@ public final class Safetensors {
    */
   public static void write(
       OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata) {
-    List<Map.Entry<String, Tensor>> ordered = new ArrayList<>(tensors.entrySet());
+    List<Pending> pending = new ArrayList<>();
+    tensors.forEach((name, t) -> pending.add(new Pending(name, t.dtype(), t.shape(), t.data().length, t::data)));
+    write(out, pending, metadata);
+  }
+
+  /**
+   * Writes NDArrays (for example {@link TextClassifier#parameters()}) in safetensors format, laid out
+   * as {@link #write} lays out tensors. Each array is copied out of native memory only when its turn
+   * comes, so a checkpoint holds one tensor on the Java heap at a time, not the whole model (or both
+   * optimizer moments) at once.
+   */
+  public static void writeArrays(
+      OutputStream out, Map<String, NDArray> arrays, Map<String, String> metadata) {
+    List<Pending> pending = new ArrayList<>();
+    arrays.forEach((name, array) -> {
+      String dtype = dtypeName(array.getDataType());
+      pending.add(new Pending(name, dtype, array.getShape().getShape(), array.size() * bytesPerElement(dtype),
+          () -> Tensor.of(array).data()));
+    });
+    write(out, pending, metadata);
+  }
+
+  /** A tensor to write: its header fields, and its bytes, produced only when they are written. */
+  private record Pending(String name, String dtype, long[] shape, long length, Supplier<byte[]> data) {}
+
+  private static void write(OutputStream out, List<Pending> tensors, Map<String, String> metadata) {
+    List<Pending> ordered = new ArrayList<>(tensors);
     ordered.sort(
-        Comparator.comparingInt(
-                (Map.Entry<String, Tensor> e) -> -bytesPerElement(e.getValue().dtype()))
-            .thenComparing(Map.Entry::getKey));
+        Comparator.comparingInt((Pending p) -> -bytesPerElement(p.dtype())).thenComparing(Pending::name));
     JsonObject header = new JsonObject();
     if (metadata != null && !metadata.isEmpty()) {
       JsonObject meta = new JsonObject();
@@ -292,24 +317,23 @@ public final class Safetensors {
       header.add(METADATA_KEY, meta);
     }
     long offset = 0;
-    for (Map.Entry<String, Tensor> e : ordered) {
-      if (METADATA_KEY.equals(e.getKey())) {
+    for (Pending t : ordered) {
+      if (METADATA_KEY.equals(t.name())) {
         throw new TextSparkException("a tensor cannot be named " + METADATA_KEY + "; rename it.");
       }
-      Tensor t = e.getValue();
       JsonObject info = new JsonObject();
       info.addProperty("dtype", t.dtype());
       JsonArray shape = new JsonArray();
-      for (long d : t.shape) {
+      for (long d : t.shape()) {
         shape.add(d);
       }
       info.add("shape", shape);
       JsonArray offsets = new JsonArray();
       offsets.add(offset);
-      offset += t.data.length;
+      offset += t.length();
       offsets.add(offset);
       info.add("data_offsets", offsets);
-      header.add(e.getKey(), info);
+      header.add(t.name(), info);
     }
     byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
     int padded = (json.length + 7) / 8 * 8;
@@ -318,21 +342,18 @@ public final class Safetensors {
     try {
       out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
       out.write(headerBytes);
-      for (Map.Entry<String, Tensor> e : ordered) {
-        out.write(e.getValue().data);
+      for (Pending t : ordered) {
+        byte[] data = t.data().get();
+        if (data.length != t.length()) {
+          throw new IllegalStateException("tensor " + t.name() + " has " + data.length + " bytes, its header "
+              + t.length());
+        }
+        out.write(data);
       }
       out.flush();
     } catch (IOException e) {
       throw new TextSparkException("cannot write safetensors data: " + e.getMessage(), e);
     }
-  }
-
-  /** Writes NDArrays (for example {@link TextClassifier#parameters()}) in safetensors format. */
-  public static void writeArrays(
-      OutputStream out, Map<String, NDArray> arrays, Map<String, String> metadata) {
-    Map<String, Tensor> tensors = new LinkedHashMap<>();
-    arrays.forEach((name, array) -> tensors.put(name, Tensor.of(array)));
-    write(out, tensors, metadata);
   }
 
   /** One tensor's header entry; offsets are relative to the start of the data section. */

@@ -152,4 +152,26 @@ class SafetensorsTest {
       assertArrayEquals(ids.toLongArray(), idsBack.toLongArray());
     }
   }
+
+  @Test
+  void arraysStreamTheBytesTheirCopiesWouldGive() {
+    try (NDManager manager = NDManager.newBaseManager()) {
+      Map<String, NDArray> arrays = new LinkedHashMap<>();
+      arrays.put("b", manager.randomNormal(new Shape(3, 2)));
+      arrays.put("a", manager.arange(0, 4, 1, DataType.INT32));
+      arrays.put("c", manager.arange(0, 2, 1, DataType.INT64));
+      Map<String, Safetensors.Tensor> copies = new LinkedHashMap<>();
+      arrays.forEach((name, array) -> copies.put(name, Safetensors.Tensor.of(array)));
+      ByteArrayOutputStream streamed = new ByteArrayOutputStream();
+      ByteArrayOutputStream copied = new ByteArrayOutputStream();
+      Safetensors.writeArrays(streamed, arrays, Map.of("step", "3"));
+      Safetensors.write(copied, copies, Map.of("step", "3"));
+      assertArrayEquals(copied.toByteArray(), streamed.toByteArray());
+      assertEquals(8 + 3 * 2 * 4 + 2 * 8 + 4 * 4, streamed.size() - headerLength(streamed.toByteArray()));
+    }
+  }
+
+  private static int headerLength(byte[] file) {
+    return (int) ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+  }
 }
