@@ -1,12 +1,13 @@
 package io.textspark.jobs;
 
+import io.textspark.bench.ServeBenchmark;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.serve.ServeJob;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
 
-/** The {@code serve} command: the HTTP prediction server, in this JVM without Spark. */
+/** The {@code serve} and {@code bench-serve} commands: the HTTP prediction server, in this JVM without Spark. */
 final class ServeCommands {
   private ServeCommands() {}
 
@@ -62,6 +63,36 @@ final class ServeCommands {
       }, "serve-shutdown"));
       // Serves until the process is told to stop; the shutdown hook ends it.
       Thread.currentThread().join();
+      return 0;
+    }
+  }
+
+  /** {@code textspark bench-serve}: see {@link ServeBenchmark}. */
+  static final class BenchServe implements Command {
+    @Override
+    public String name() {
+      return "bench-serve";
+    }
+
+    @Override
+    public String summary() {
+      return "requests/s and p50/p99 latency of serve next to a Flask + PyTorch server, at 1, 8 and 32 clients";
+    }
+
+    @Override
+    public List<String> sections() {
+      return List.of("bench", "serve", "score", "model");
+    }
+
+    @Override
+    public List<Flag> flags() {
+      return List.of(new Flag("--model", "score.model", true, "checkpoint folder (default: best of train.output_dir)"),
+          new Flag("--requests", "bench.serve.requests", true, "timed requests per level and server"));
+    }
+
+    @Override
+    public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) throws Exception {
+      ServeBenchmark.run(config, System.out);
       return 0;
     }
   }
