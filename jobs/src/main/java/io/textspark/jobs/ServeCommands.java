@@ -51,7 +51,7 @@ final class ServeCommands {
         try {
           running.close();
           out.println("serve: stopped");
-        } catch (InterruptedException | RuntimeException e) {
+        } catch (RuntimeException e) {
           System.err.println("error: serve did not stop cleanly: " + e);
           code = TextSpark.EXIT_FAILED;
         }

@@ -110,7 +110,8 @@ public final class ServeBenchmark {
   }
 
   private static List<Level> runFlask(TextSparkConfig config, String model, int maxLength, int cores,
-      BenchConfig.Serve bench, List<String> labels, Prediction[] expected, PrintStream out) throws IOException, InterruptedException {
+      BenchConfig.Serve bench, List<String> labels, Prediction[] expected, PrintStream out)
+      throws IOException, InterruptedException {
     Path folder = Path.of(model.startsWith("file:") ? URI.create(model).getPath() : model);
     if (!Files.isRegularFile(folder.resolve("tokenizer.json"))) {
       throw new TextSparkException("the Flask baseline reads a local checkpoint folder with tokenizer.json, and "

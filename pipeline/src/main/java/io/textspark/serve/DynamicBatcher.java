@@ -121,8 +121,12 @@ public final class DynamicBatcher implements AutoCloseable {
 
   /** {@link #close(Duration)} with a minute for the queued requests. */
   @Override
-  public void close() throws InterruptedException {
-    close(Duration.ofMinutes(1));
+  public void close() {
+    try {
+      close(Duration.ofMinutes(1));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void work() {

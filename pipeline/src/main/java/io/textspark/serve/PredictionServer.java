@@ -118,6 +118,11 @@ public final class PredictionServer implements AutoCloseable {
     return ready.get();
   }
 
+  /** Requests received and not yet answered; for tests in this package. */
+  int inFlight() {
+    return inFlight.get();
+  }
+
   /** The metrics this server exports on {@code /metrics}. */
   public ServeMetrics metrics() {
     return metrics;
@@ -143,10 +148,15 @@ public final class PredictionServer implements AutoCloseable {
     app.stop();
   }
 
-  /** {@link #stop(Duration)} with {@code serve.shutdown_timeout}. */
+  /** {@link #stop(Duration)} with {@code serve.shutdown_timeout}; an interrupt stops the waiting, not the stop. */
   @Override
-  public void close() throws InterruptedException {
-    stop(config.shutdownTimeout());
+  public void close() {
+    try {
+      stop(config.shutdownTimeout());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      app.stop();
+    }
   }
 
   private void admit(Context ctx) {

@@ -37,9 +37,11 @@ public final class ServeJob {
 
     /** Stops gracefully within {@code serve.shutdown_timeout}, then releases the model. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
       try {
         server.stop(config.shutdownTimeout());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       } finally {
         predictor.close();
       }

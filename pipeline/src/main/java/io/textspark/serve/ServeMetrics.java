@@ -25,7 +25,7 @@ public final class ServeMetrics {
   private static final double[] BATCH_BOUNDS = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
-  private final PrometheusTextFormatWriter writer = new PrometheusTextFormatWriter(false);
+  private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
   private final Counter requests;
   private final Counter texts;
   private final Histogram latency;

@@ -156,8 +156,8 @@ class PredictionServerTest {
       clients.shutdown();
       assertEquals(64 * 50, ok);
       String metrics = send(server, "GET", "/metrics", null).body();
-      assertEquals(64 * 50 + 0.0, sample(metrics, "textspark_http_requests_total{path=\"/v1/classify\",status=\"200\"}"),
-          metrics);
+      assertEquals(64 * 50 + 0.0,
+          sample(metrics, "textspark_http_requests_total{path=\"/v1/classify\",status=\"200\"}"), metrics);
       double batches = sample(metrics, "textspark_batch_size_texts_count");
       double texts = sample(metrics, "textspark_batch_size_texts_sum");
       assertTrue(batches < 64 * 50, "concurrent requests are merged into fewer batches: " + batches);
@@ -316,7 +316,9 @@ class PredictionServerTest {
       HttpResponse<String> r = send(server, "GET", "/metrics", null);
       assertEquals(200, r.statusCode());
       assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
-      Pattern sample = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\\})?"
+      // A sample line: name, optional {label="value",...}, a space, a number.
+      Pattern sample = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*"
+          + "(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\\})?"
           + " [-+]?([0-9.eE+-]+|NaN|\\+Inf|-Inf)");
       for (String line : r.body().split("\n")) {
         assertTrue(line.startsWith("# HELP ") || line.startsWith("# TYPE ") || sample.matcher(line).matches(), line);
@@ -327,8 +329,8 @@ class PredictionServerTest {
       assertEquals(6.0, sample(m, "textspark_texts_total"));
       assertEquals(8.0, sample(m, "textspark_batch_size_texts_sum"), "the 6 texts and a warm-up per inference thread");
       assertEquals(0.0, sample(m, "textspark_queue_texts"));
-      assertTrue(m.contains("textspark_model_info{device=\"cpu()\",labels=\"unacceptable,acceptable\",max_length=\"32\""),
-          m);
+      assertTrue(m.contains("textspark_model_info{device=\"cpu()\",labels=\"unacceptable,acceptable\","
+          + "max_length=\"32\""), m);
       assertTrue(m.contains("# TYPE textspark_batch_size_texts histogram"), m);
     }
   }
@@ -354,8 +356,13 @@ class PredictionServerTest {
       inFlight.add(clients.submit(() -> send(server, "POST", "/v1/classify", "{\"text\": \"Books were sent.\"}")));
     }
     assertTrue(entered.await(30, TimeUnit.SECONDS));
-    Thread.sleep(100);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (server.inFlight() < 4 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertEquals(4, server.inFlight(), "all four requests reached the server before it stops");
     server.stop(Duration.ofSeconds(30));
+    assertEquals(0, server.inFlight());
     for (Future<HttpResponse<String>> f : inFlight) {
       HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
       assertEquals(200, r.statusCode(), r.body());
