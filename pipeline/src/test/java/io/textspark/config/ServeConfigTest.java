@@ -29,7 +29,7 @@ class ServeConfigTest {
         {"serve.port=70000", "serve.threads=1", "serve.port = 70000; allowed range is 0 to 65535"},
         {"serve.threads=0", "serve.port=0", "serve.threads = 0"},
         {"serve.retry_after=0s", "serve.port=0", "serve.retry_after"},
-        {"bench.serve.concurrency=\"1,x\"", "serve.port=0", "bench.serve.concurrency"},
+        {"bench.serve.concurrency=1,x", "serve.port=0", "bench.serve.concurrency"},
     };
     for (String[] c : cases) {
       ConfigError e = assertThrows(ConfigError.class, () -> TextSparkConfig.withOverrides(c[0], c[1]));
