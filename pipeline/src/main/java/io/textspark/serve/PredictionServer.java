@@ -7,6 +7,7 @@ import com.google.gson.JsonObject;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import io.textspark.TextSparkException;
 import io.textspark.config.ServeConfig;
 import io.textspark.inference.PredictJob;
 import io.textspark.inference.Prediction;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Server;
 
 /**
  * The HTTP prediction server on one {@link Predictor}: {@code POST /v1/classify}, {@code GET /healthz},
@@ -94,7 +96,14 @@ public final class PredictionServer implements AutoCloseable {
 
   /** Opens the port (serve.host and serve.port); the server is live but not ready until {@link #warmUp}. */
   public PredictionServer start() {
-    app.start(config.host(), config.port());
+    try {
+      app.start(config.host(), config.port());
+    } catch (RuntimeException e) {
+      batcher.close();
+      throw new TextSparkException("cannot listen on " + config.host() + ":" + config.port() + " (serve.host,"
+          + " serve.port): " + e.getMessage() + "; choose a free port (--port, 0 for any) or an address of this"
+          + " machine (--host).", e);
+    }
     return this;
   }
 
@@ -137,7 +146,8 @@ public final class PredictionServer implements AutoCloseable {
     ready.set(false);
     draining.set(true);
     long deadline = System.nanoTime() + timeout.toNanos();
-    for (Connector c : app.jettyServer().server().getConnectors()) {
+    Server jetty = app.jettyServer().server();
+    for (Connector c : jetty == null ? new Connector[0] : jetty.getConnectors()) {
       // Closes the listening socket only; connections already open keep being served.
       c.shutdown();
     }

@@ -3,11 +3,13 @@ package io.textspark.serve;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.textspark.TextSparkException;
 import io.textspark.config.ServeConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.inference.InferenceSettings;
@@ -332,6 +334,18 @@ class PredictionServerTest {
       assertTrue(m.contains("textspark_model_info{device=\"cpu()\",labels=\"unacceptable,acceptable\","
           + "max_length=\"32\""), m);
       assertTrue(m.contains("# TYPE textspark_batch_size_texts histogram"), m);
+    }
+  }
+
+  @Test
+  void aPortInUseIsRefusedNamingTheKey() throws Exception {
+    try (PredictionServer first = start(config(), ApiKeys.load("", null))) {
+      PredictionServer second = new PredictionServer(predictor, config("serve.port=" + first.port()), "",
+          ApiKeys.load("", null));
+      TextSparkException e = assertThrows(TextSparkException.class, second::start);
+      assertTrue(e.getMessage().contains("cannot listen on 127.0.0.1:" + first.port() + " (serve.host, serve.port)"),
+          e.getMessage());
+      assertEquals(200, send(first, "GET", "/healthz", null).statusCode(), "the first server is untouched");
     }
   }
 
