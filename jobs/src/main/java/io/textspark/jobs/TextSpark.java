@@ -35,7 +35,8 @@ public final class TextSpark {
     for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize(), new TrainCommands.Train(),
         new TrainCommands.Evaluate(), new ScoreCommands.Score(), new ScoreCommands.Predict(),
         new TrainCommands.Demo(), new TrainCommands.BenchTrain(), new ScoreCommands.BenchScore(),
-        new BenchCommands.AllReduce())) {
+        new BenchCommands.AllReduce(), new ServeCommands.Serve(),
+        new ServeCommands.BenchServe())) {
       COMMANDS.put(c.name(), c);
     }
   }

@@ -25,9 +25,11 @@ class DemoIT {
         "demo.sample_rows=20"));
     String out = r.output();
     assertEquals(0, r.code(), out);
-    for (int stage = 1; stage <= 5; stage++) {
-      assertTrue(out.contains("demo [" + stage + "/5]"), "stage " + stage + " missing:\n" + out);
+    for (int stage = 1; stage <= 6; stage++) {
+      assertTrue(out.contains("demo [" + stage + "/6]"), "stage " + stage + " missing:\n" + out);
     }
+    assertTrue(out.contains("2 of 3 requests answered 200") && out.contains("-> 400 {\"error\""),
+        "the server answered the two good requests and refused the bad one:\n" + out);
     assertTrue(out.contains("rank 1 of 2"), "training ran on two workers:\n" + out);
     assertTrue(out.contains("score: wrote") && out.contains("20 rows, 20 scored"), out);
     assertTrue(out.contains("demo: done"), out);

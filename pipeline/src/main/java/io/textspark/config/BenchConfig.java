@@ -1,13 +1,17 @@
 package io.textspark.config;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Settings of the benchmark commands, one subsection each; every default is in
  * {@code conf/textspark.conf}.
  *
  * @param train {@code bench-train}: textspark against plain PyTorch on the same batches
  * @param score {@code bench-score}: scoring a replicated CoLA validation table
+ * @param serve {@code bench-serve}: the prediction server against a Flask server
  */
-public record BenchConfig(Train train, Score score) {
+public record BenchConfig(Train train, Score score, Serve serve) {
   /**
    * Settings of {@code bench-train}.
    *
@@ -29,12 +33,42 @@ public record BenchConfig(Train train, Score score) {
    */
   public record Score(long rows, String workDir, boolean pytorch) {}
 
+  /**
+   * Settings of {@code bench-serve}.
+   *
+   * @param requests timed requests of one text per concurrency level and server; default 1000
+   * @param concurrency client counts, each a level of the table; default 1, 8, 32
+   * @param flask also run the Flask server ({@code train.python}) on the same model; default true
+   * @param script the Flask server script; default "bench/flask_server.py"
+   */
+  public record Serve(int requests, List<Integer> concurrency, boolean flask, String script) {}
+
   /** Reads and validates the {@code bench} section. */
   public static BenchConfig from(Settings s) {
     return new BenchConfig(
         new Train(s.intIn("train.steps", 6, 1_000_000), s.bool("train.full"), s.nonEmpty("train.python"),
             s.nonEmpty("train.script"), s.nonEmpty("train.work_dir")),
         new Score(s.longIn("score.rows", 1, 1_000_000_000L), s.string("score.work_dir").trim(),
-            s.bool("score.pytorch")));
+            s.bool("score.pytorch")),
+        new Serve(s.intIn("serve.requests", 1, 10_000_000), counts(s, "serve.concurrency"), s.bool("serve.flask"),
+            s.nonEmpty("serve.script")));
+  }
+
+  private static List<Integer> counts(Settings s, String name) {
+    List<Integer> out = new ArrayList<>();
+    for (String part : s.nonEmpty(name).split(",")) {
+      int n;
+      try {
+        n = Integer.parseInt(part.trim());
+      } catch (NumberFormatException e) {
+        n = 0;
+      }
+      if (n < 1 || n > 4096) {
+        throw new ConfigError(s.key(name), s.string(name), "a comma-separated list of client counts from 1 to 4096"
+            + " is expected, for example \"1,8,32\"");
+      }
+      out.add(n);
+    }
+    return List.copyOf(out);
   }
 }

@@ -21,6 +21,7 @@ public final class TextSparkConfig implements Serializable {
   private final EvaluateConfig evaluate;
   private final ScoreConfig score;
   private final PredictConfig predict;
+  private final ServeConfig serve;
   private final BenchConfig bench;
   private final HadoopConfig hadoop;
   private final DemoConfig demo;
@@ -35,6 +36,7 @@ public final class TextSparkConfig implements Serializable {
     this.evaluate = EvaluateConfig.from(new Settings(raw, "evaluate"));
     this.score = ScoreConfig.from(new Settings(raw, "score"));
     this.predict = PredictConfig.from(new Settings(raw, "predict"));
+    this.serve = ServeConfig.from(new Settings(raw, "serve"));
     this.bench = BenchConfig.from(new Settings(raw, "bench"));
     this.hadoop = HadoopConfig.from(raw);
     this.demo = DemoConfig.from(new Settings(raw, "demo"));
@@ -106,6 +108,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code predict} section. */
   public PredictConfig predict() {
     return predict;
+  }
+
+  /** The {@code serve} section. */
+  public ServeConfig serve() {
+    return serve;
   }
 
   /** The {@code hadoop} section: settings for the file systems the commands use. */

@@ -3,20 +3,30 @@ package io.textspark.demo;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import io.textspark.config.DemoConfig;
+import io.textspark.config.ScoreConfig;
+import io.textspark.config.ServeConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DataLayout;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
 import io.textspark.fs.HadoopPaths;
+import io.textspark.inference.InferenceSettings;
+import io.textspark.inference.Predictor;
 import io.textspark.model.PretrainedModel;
 import io.textspark.report.HtmlReport;
 import io.textspark.report.RunMetrics;
 import io.textspark.score.ScoreJob;
+import io.textspark.serve.ApiKeys;
+import io.textspark.serve.PredictionServer;
 import io.textspark.evaluate.EvaluateJob;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +40,8 @@ import org.apache.spark.sql.functions;
 
 /**
  * The {@code demo} command: the whole pipeline on CoLA in one go (download, tokenize, a short
- * data-parallel training run, evaluate, score a sample table), each stage's progress on the console,
+ * data-parallel training run, evaluate, score a sample table, serve a few requests over HTTP), each
+ * stage's progress on the console,
  * then a summary and an HTML report with the training curves and the confusion matrix that opens
  * without network. Everything goes under {@code demo.root}.
  */
@@ -107,6 +118,11 @@ public final class DemoJob {
     List<Row> examples = spark.read().parquet(scored).orderBy("idx").limit(12)
         .select("text", "label", c.score().columns().prediction(), c.score().columns().score()).collectAsList();
 
+    banner(out, 6, "serve", "the best checkpoint over HTTP on 127.0.0.1: a few requests, then a graceful stop");
+    t = System.nanoTime();
+    String served = serve(c, trained.bestCheckpoint(), conf, out);
+    stages.add(new Stage("serve", seconds(t), served));
+
     double total = seconds(started);
     PretrainedModel model = PretrainedModel.load(trained.bestCheckpoint(), c.model(), conf);
     String reportPath = new Path(root, "report.html").toString();
@@ -162,9 +178,45 @@ public final class DemoJob {
     }
   }
 
+  /**
+   * Starts the prediction server of {@code textspark serve} on {@code checkpoint} in this JVM, sends
+   * it a few requests (one malformed), prints the answers and stops it; returns what it did.
+   */
+  private static String serve(TextSparkConfig c, String checkpoint, Configuration conf, PrintStream out) {
+    ScoreConfig s = c.score();
+    InferenceSettings settings = new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), 1);
+    ServeConfig local = c.with(List.of("serve.host=127.0.0.1", "serve.port=0", "serve.threads=1")).serve();
+    List<String> bodies = List.of("{\"text\": \"The book was written by John.\"}",
+        "{\"texts\": [\"Books were sent to each other by the students.\", \"Him book the.\"]}",
+        "{\"texts\": \"not a list\"}");
+    int answered = 0;
+    int port;
+    try (Predictor predictor = Predictor.load(checkpoint, c.model(), settings, conf);
+        PredictionServer server = new PredictionServer(predictor, local, s.scoreLabel(), ApiKeys.load("", null))) {
+      server.start().warmUp();
+      port = server.port();
+      HttpClient http = HttpClient.newHttpClient();
+      for (String body : bodies) {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/classify"))
+            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        out.println("  POST /v1/classify " + body);
+        out.println("  -> " + response.statusCode() + " " + response.body());
+        answered += response.statusCode() == 200 ? 1 : 0;
+      }
+    } catch (IOException e) {
+      throw new TextSparkException("the demo's server did not answer: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TextSparkException("interrupted while the demo's server ran", e);
+    }
+    out.println("  server stopped after answering every request");
+    return "http://127.0.0.1:" + port + ", " + answered + " of " + bodies.size() + " requests answered 200";
+  }
+
   private static void banner(PrintStream out, int step, String stage, String what) {
     out.println();
-    out.printf(Locale.ROOT, "demo [%d/5] %s: %s%n", step, stage, what);
+    out.printf(Locale.ROOT, "demo [%d/6] %s: %s%n", step, stage, what);
   }
 
   private static double seconds(long since) {

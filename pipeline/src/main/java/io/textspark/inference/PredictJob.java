@@ -63,27 +63,37 @@ public final class PredictJob {
     o.addProperty("max_length", maxLength);
     JsonArray rows = new JsonArray();
     for (int i = 0; i < predictions.length; i++) {
-      Prediction p = predictions[i];
-      JsonObject row = new JsonObject();
-      row.addProperty("text", sentences.get(i));
-      if (p.scored()) {
-        row.addProperty("prediction", p.label());
-        row.addProperty("prediction_index", p.index());
-        JsonObject probabilities = new JsonObject();
-        for (int j = 0; j < labels.size(); j++) {
-          probabilities.addProperty(labels.get(j), p.probability(j));
-        }
-        row.add("probabilities", probabilities);
-        row.addProperty("score", p.probability(scoreIndex));
-        row.addProperty("truncated", p.truncated());
-        row.addProperty("tokens", p.tokens());
-      } else {
-        row.addProperty("error", p.error());
-      }
-      rows.add(row);
+      rows.add(toJson(sentences.get(i), predictions[i], labels, scoreIndex));
     }
     o.add("predictions", rows);
     return o;
+  }
+
+  /**
+   * One prediction as JSON, the shape {@code predict --json} and the server share: the text (left out
+   * when null), then the label, its index, every label's probability, the score, whether the text was
+   * truncated and its tokens, or the error when it was not scored.
+   */
+  public static JsonObject toJson(String text, Prediction p, List<String> labels, int scoreIndex) {
+    JsonObject row = new JsonObject();
+    if (text != null) {
+      row.addProperty("text", text);
+    }
+    if (p.scored()) {
+      row.addProperty("prediction", p.label());
+      row.addProperty("prediction_index", p.index());
+      JsonObject probabilities = new JsonObject();
+      for (int j = 0; j < labels.size(); j++) {
+        probabilities.addProperty(labels.get(j), p.probability(j));
+      }
+      row.add("probabilities", probabilities);
+      row.addProperty("score", p.probability(scoreIndex));
+      row.addProperty("truncated", p.truncated());
+      row.addProperty("tokens", p.tokens());
+    } else {
+      row.addProperty("error", p.error());
+    }
+    return row;
   }
 
   private static void printTable(String model, int maxLength, List<String> labels, List<String> sentences,
