@@ -36,11 +36,12 @@ public final class PythonBaseline {
       Consumer<JsonObject> onRecord) {
     List<String> command = new ArrayList<>(List.of(python, script));
     command.addAll(args);
-    Console.info("bench: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " + ARENA_MAX + "=2 " : "") + String.join(" ", command));
+    Console.info("bench: " + (tunedAllocator ? MMAP_THRESHOLD + "=1073741824 " + TRIM_THRESHOLD + "=268435456 "
+        + ARENA_MAX + "=2 " : "") + String.join(" ", command));
     ProcessBuilder builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
     if (tunedAllocator) {
       builder.environment().put(MMAP_THRESHOLD, "1073741824");
-      builder.environment().put(TRIM_THRESHOLD, "1073741824");
+      builder.environment().put(TRIM_THRESHOLD, "268435456");
       builder.environment().put(ARENA_MAX, "2");
     } else {
       builder.environment().remove(MMAP_THRESHOLD);
