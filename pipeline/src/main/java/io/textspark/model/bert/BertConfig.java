@@ -8,6 +8,7 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.model.ClassifierConfig;
+import io.textspark.model.ConfigJson;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -206,19 +207,19 @@ public record BertConfig(
               + "\" is not supported; allowed: \"bert\" (BERT-family checkpoints such as MiniLM).");
     }
     return new BertConfig(
-        integer(o, "hidden_size", 768, source),
-        integer(o, "num_hidden_layers", 12, source),
-        integer(o, "num_attention_heads", 12, source),
-        integer(o, "intermediate_size", 3072, source),
+        ConfigJson.integer(o, "hidden_size", 768, source),
+        ConfigJson.integer(o, "num_hidden_layers", 12, source),
+        ConfigJson.integer(o, "num_attention_heads", 12, source),
+        ConfigJson.integer(o, "intermediate_size", 3072, source),
         string(o, "hidden_act", "gelu", source),
-        number(o, "hidden_dropout_prob", 0.1, source),
-        number(o, "attention_probs_dropout_prob", 0.1, source),
-        integer(o, "max_position_embeddings", 512, source),
-        integer(o, "type_vocab_size", 2, source),
-        integer(o, "vocab_size", 30522, source),
-        number(o, "layer_norm_eps", 1e-12, source),
-        integer(o, "pad_token_id", 0, source),
-        number(o, "initializer_range", 0.02, source),
+        ConfigJson.number(o, "hidden_dropout_prob", 0.1, source),
+        ConfigJson.number(o, "attention_probs_dropout_prob", 0.1, source),
+        ConfigJson.integer(o, "max_position_embeddings", 512, source),
+        ConfigJson.integer(o, "type_vocab_size", 2, source),
+        ConfigJson.integer(o, "vocab_size", 30522, source),
+        ConfigJson.number(o, "layer_norm_eps", 1e-12, source),
+        ConfigJson.integer(o, "pad_token_id", 0, source),
+        ConfigJson.number(o, "initializer_range", 0.02, source),
         labels(o, source));
   }
 
@@ -266,7 +267,7 @@ public record BertConfig(
   }
 
   private static List<String> labels(JsonObject o, String source) {
-    int numLabels = o.has("num_labels") ? integer(o, "num_labels", 2, source) : -1;
+    int numLabels = o.has("num_labels") ? ConfigJson.integer(o, "num_labels", 2, source) : -1;
     if (o.has("id2label") && o.get("id2label").isJsonObject()) {
       Map<Integer, String> byId = new TreeMap<>();
       for (Map.Entry<String, JsonElement> e : o.getAsJsonObject("id2label").entrySet()) {
@@ -318,30 +319,6 @@ public record BertConfig(
     return generated;
   }
 
-  private static int integer(JsonObject o, String key, int fallback, String source) {
-    if (!o.has(key) || o.get(key).isJsonNull()) {
-      return fallback;
-    }
-    try {
-      return o.get(key).getAsJsonPrimitive().getAsBigDecimal().intValueExact();
-    } catch (RuntimeException e) {
-      throw new TextSparkException(
-          source + ": " + key + " = " + o.get(key) + " is not an integer; allowed: a whole number.",
-          e);
-    }
-  }
-
-  private static double number(JsonObject o, String key, double fallback, String source) {
-    if (!o.has(key) || o.get(key).isJsonNull()) {
-      return fallback;
-    }
-    try {
-      return o.get(key).getAsJsonPrimitive().getAsBigDecimal().doubleValue();
-    } catch (RuntimeException e) {
-      throw new TextSparkException(
-          source + ": " + key + " = " + o.get(key) + " is not a number; allowed: a number.", e);
-    }
-  }
 
   private static String string(JsonObject o, String key, String fallback, String source) {
     if (!o.has(key) || o.get(key).isJsonNull()) {
