@@ -22,6 +22,7 @@ public final class TextSparkConfig implements Serializable {
   private final ScoreConfig score;
   private final PredictConfig predict;
   private final ServeConfig serve;
+  private final ExportConfig export;
   private final BenchConfig bench;
   private final HadoopConfig hadoop;
   private final DemoConfig demo;
@@ -37,6 +38,7 @@ public final class TextSparkConfig implements Serializable {
     this.score = ScoreConfig.from(new Settings(raw, "score"));
     this.predict = PredictConfig.from(new Settings(raw, "predict"));
     this.serve = ServeConfig.from(new Settings(raw, "serve"));
+    this.export = ExportConfig.from(new Settings(raw, "export"));
     this.bench = BenchConfig.from(new Settings(raw, "bench"));
     this.hadoop = HadoopConfig.from(raw);
     this.demo = DemoConfig.from(new Settings(raw, "demo"));
@@ -113,6 +115,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code serve} section. */
   public ServeConfig serve() {
     return serve;
+  }
+
+  /** The {@code export} section. */
+  public ExportConfig export() {
+    return export;
   }
 
   /** The {@code hadoop} section: settings for the file systems the commands use. */

@@ -43,6 +43,17 @@ public final class ModelFamilies {
     return types;
   }
 
+  /** The canonical {@code model_type} of every family that can be exported to ONNX, in registry order. */
+  public static List<String> onnxModelTypes() {
+    List<String> types = new ArrayList<>();
+    for (ModelFamily family : FAMILIES) {
+      if (family.exportsOnnx()) {
+        types.add(family.modelTypes().get(0));
+      }
+    }
+    return types;
+  }
+
   /** The family of {@code modelType}, if one is registered. */
   public static Optional<ModelFamily> find(String modelType) {
     for (ModelFamily family : FAMILIES) {

@@ -1,6 +1,8 @@
 package io.textspark.model;
 
 import ai.djl.ndarray.NDManager;
+import io.textspark.TextSparkException;
+import io.textspark.onnx.proto.Onnx;
 import java.util.List;
 import java.util.Map;
 
@@ -37,4 +39,25 @@ public interface ModelFamily {
    * random head, so scoring refuses such weights.
    */
   List<String> trainedHeadTensors();
+
+  /** Whether {@link #onnxGraph} builds this family's ONNX graph ({@code textspark export}). */
+  default boolean exportsOnnx() {
+    return false;
+  }
+
+  /**
+   * The ONNX graph of the classifier {@code config} and {@code weights} describe, computing what
+   * {@link #load}'s model computes: inputs {@code input_ids}, {@code attention_mask} (and {@code
+   * token_type_ids} where the family has them), int64 [batch, sequence]; output {@code logits},
+   * float [batch, num_labels]; weights as initializers.
+   *
+   * @param config a config this family parsed
+   * @throws TextSparkException when the family cannot be exported (the default), naming the
+   *     families that can, or when a tensor is missing or has the wrong shape
+   */
+  default Onnx.GraphProto onnxGraph(ClassifierConfig config, Map<String, Safetensors.Tensor> weights) {
+    throw new TextSparkException("model_type \"" + config.modelType() + "\" cannot be exported to ONNX yet;"
+        + " export supports: " + String.join(", ", ModelFamilies.onnxModelTypes()) + ". Export a model of one of"
+        + " those families, or add onnxGraph to the family's ModelFamily.");
+  }
 }

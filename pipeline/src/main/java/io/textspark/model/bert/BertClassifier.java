@@ -538,7 +538,8 @@ public final class BertClassifier implements TextClassifier {
     return name.startsWith("classifier.") || name.startsWith("bert.pooler.");
   }
 
-  private static Safetensors.Tensor lookup(Map<String, Safetensors.Tensor> weights, String name) {
+  /** The tensor of HF name {@code name}, also found without the {@code bert.} prefix or as TF's gamma/beta. */
+  static Safetensors.Tensor lookup(Map<String, Safetensors.Tensor> weights, String name) {
     Safetensors.Tensor t = weights.get(name);
     if (t == null && name.startsWith("bert.")) {
       t = weights.get(name.substring("bert.".length()));

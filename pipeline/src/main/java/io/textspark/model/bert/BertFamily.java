@@ -5,6 +5,7 @@ import io.textspark.model.ClassifierConfig;
 import io.textspark.model.ModelFamily;
 import io.textspark.model.Safetensors;
 import io.textspark.model.TextClassifier;
+import io.textspark.onnx.proto.Onnx;
 import java.util.List;
 import java.util.Map;
 
@@ -28,11 +29,25 @@ public final class BertFamily implements ModelFamily {
   @Override
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
+    return BertClassifier.load(parent, bert(config), weights, seed);
+  }
+
+  private static BertConfig bert(ClassifierConfig config) {
     if (!(config instanceof BertConfig bert)) {
       throw new IllegalArgumentException(
           "the bert family cannot build a model of model_type \"" + config.modelType() + "\".");
     }
-    return BertClassifier.load(parent, bert, weights, seed);
+    return bert;
+  }
+
+  @Override
+  public boolean exportsOnnx() {
+    return true;
+  }
+
+  @Override
+  public Onnx.GraphProto onnxGraph(ClassifierConfig config, Map<String, Safetensors.Tensor> weights) {
+    return BertOnnx.graph(bert(config), weights);
   }
 
   @Override

@@ -1,0 +1,187 @@
+package io.textspark.onnx;
+
+import static io.textspark.onnx.OnnxGraph.attr;
+
+import io.textspark.onnx.proto.Onnx.AttributeProto;
+import io.textspark.onnx.proto.Onnx.GraphProto;
+import io.textspark.onnx.proto.Onnx.NodeProto;
+import io.textspark.onnx.proto.Onnx.TensorProto;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Dynamic int8 quantization as a graph rewrite. Every MatMul and Gemm whose weight is a float
+ * initializer gets int8 weights with one symmetric scale per output column, and its activation is
+ * quantized to uint8 when the graph runs: DynamicQuantizeLinear, MatMulInteger, Cast, Mul by the
+ * product of the two scales (the pattern ONNX Runtime fuses into DynamicQuantizeMatMul). Every
+ * Gather on a float 2-D initializer (an embedding table) gets int8 rows with one scale per row,
+ * gathered with the rows and multiplied back. Nothing else changes: outputs keep their names.
+ *
+ * <p>Saturation: on x86 CPUs without VNNI, ONNX Runtime multiplies uint8 activations by int8
+ * weights with an instruction that adds two products into int16, which overflows when both
+ * products are near 255 * 127. Weights limited to 7 bits ({@link Options#reduceRange()}) keep every
+ * pair below 2^15; with VNNI (and on ARM) the full 8 bits are exact.
+ */
+public final class Int8Quantizer {
+  /**
+   * How to quantize.
+   *
+   * @param reduceRange quantize MatMul/Gemm weights to -64..63 instead of -127..127
+   */
+  public record Options(boolean reduceRange) {}
+
+  private final GraphProto source;
+  private final Options options;
+  private final OnnxGraph out;
+  private final Map<String, TensorProto> floats = new HashMap<>();
+  private final Map<String, List<String>> quantizedActivations = new HashMap<>();
+  private final Set<String> replaced = new LinkedHashSet<>();
+
+  private Int8Quantizer(GraphProto source, Options options) {
+    this.source = source;
+    this.options = options;
+    this.out = OnnxGraph.rewriting(source);
+    for (TensorProto t : source.getInitializerList()) {
+      if (t.getDataType() == TensorProto.DataType.FLOAT.getNumber() && t.getDimsCount() == 2) {
+        floats.put(t.getName(), t);
+      }
+    }
+  }
+
+  /** The graph with its MatMul/Gemm weights and embedding tables in int8 (see the class comment). */
+  public static GraphProto quantize(GraphProto graph, Options options) {
+    return new Int8Quantizer(graph, options).rewrite();
+  }
+
+  private GraphProto rewrite() {
+    for (NodeProto node : source.getNodeList()) {
+      boolean standard = node.getDomain().isEmpty();
+      if (standard && node.getOpType().equals("MatMul") && floats.containsKey(node.getInput(1))) {
+        matMul(node.getInput(0), floats.get(node.getInput(1)), false, node.getOutput(0), node.getName());
+      } else if (standard && node.getOpType().equals("Gemm") && isPlainGemm(node)) {
+        String product = node.getInputCount() > 2 ? out.unique(node.getOutput(0) + "_product") : node.getOutput(0);
+        matMul(node.getInput(0), floats.get(node.getInput(1)), transB(node), product, node.getName());
+        if (node.getInputCount() > 2) {
+          out.nodeNamed("", "Add", node.getName() + "_bias", List.of(product, node.getInput(2)),
+              List.of(node.getOutput(0)));
+        }
+      } else if (standard && node.getOpType().equals("Gather") && floats.containsKey(node.getInput(0))
+          && intAttribute(node, "axis", 0) == 0) {
+        gather(floats.get(node.getInput(0)), node.getInput(1), node.getOutput(0), node.getName());
+      } else {
+        out.add(node);
+      }
+    }
+    for (String name : replaced) {
+      if (!stillUsed(name)) {
+        out.removeInitializer(name);
+      }
+    }
+    return out.graph();
+  }
+
+  /** x W (W [K, N], or W^T when {@code transposed}, W then [N, K]) with int8 W, into {@code output}. */
+  private void matMul(String x, TensorProto weight, boolean transposed, String output, String name) {
+    int rows = (int) weight.getDims(0);
+    int cols = (int) weight.getDims(1);
+    float[] w = Tensors.toFloats(weight);
+    int k = transposed ? cols : rows;
+    int n = transposed ? rows : cols;
+    int qmax = options.reduceRange() ? 63 : 127;
+    float[] scales = new float[n];
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < n; j++) {
+        scales[j] = Math.max(scales[j], Math.abs(w[transposed ? j * cols + i : i * cols + j]));
+      }
+    }
+    for (int j = 0; j < n; j++) {
+      scales[j] = scales[j] == 0 ? 1f : scales[j] / qmax;
+    }
+    byte[] q = new byte[k * n];
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < n; j++) {
+        q[i * n + j] = clamp(w[transposed ? j * cols + i : i * cols + j] / scales[j], qmax);
+      }
+    }
+    String base = weight.getName();
+    String qWeight = out.int8s(out.unique(base + "_int8"), q, k, n);
+    String wScale = out.floats(out.unique(base + "_scale"), scales, n);
+    String wZero = out.int8s(out.unique(base + "_zero_point"), new byte[n], n);
+    replaced.add(weight.getName());
+    List<String> a = quantizedActivations.computeIfAbsent(x, input ->
+        out.nodeIn("", "DynamicQuantizeLinear", 3, List.of(input)));
+    String integer = out.node("MatMulInteger", List.of(a.get(0), qWeight, a.get(2), wZero));
+    String asFloat = out.node("Cast", List.of(integer), attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
+    String scale = out.node("Mul", List.of(a.get(1), wScale));
+    out.nodeNamed("", "Mul", name.isEmpty() ? out.unique("dequantize") : name + "_dequantize",
+        List.of(asFloat, scale), List.of(output));
+  }
+
+  /** Gather from an int8 table with one scale per row, into {@code output}. */
+  private void gather(TensorProto table, String indices, String output, String name) {
+    int rows = (int) table.getDims(0);
+    int cols = (int) table.getDims(1);
+    float[] w = Tensors.toFloats(table);
+    float[] scales = new float[rows];
+    byte[] q = new byte[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      float max = 0;
+      for (int c = 0; c < cols; c++) {
+        max = Math.max(max, Math.abs(w[r * cols + c]));
+      }
+      scales[r] = max == 0 ? 1f : max / 127;
+      for (int c = 0; c < cols; c++) {
+        q[r * cols + c] = clamp(w[r * cols + c] / scales[r], 127);
+      }
+    }
+    String base = table.getName();
+    String qTable = out.int8s(out.unique(base + "_int8"), q, rows, cols);
+    String rowScales = out.floats(out.unique(base + "_row_scale"), scales, rows, 1);
+    replaced.add(table.getName());
+    String gathered = out.node("Gather", List.of(qTable, indices));
+    String asFloat = out.node("Cast", List.of(gathered), attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
+    String scale = out.node("Gather", List.of(rowScales, indices));
+    out.nodeNamed("", "Mul", name.isEmpty() ? out.unique("dequantize") : name + "_dequantize",
+        List.of(asFloat, scale), List.of(output));
+  }
+
+  /** A Gemm computing x W^T + C or x W + C (alpha = beta = 1, A not transposed) with a 2-D float W. */
+  private boolean isPlainGemm(NodeProto node) {
+    return floats.containsKey(node.getInput(1)) && intAttribute(node, "transA", 0) == 0
+        && floatAttribute(node, "alpha", 1f) == 1f && floatAttribute(node, "beta", 1f) == 1f;
+  }
+
+  private static boolean transB(NodeProto node) {
+    return intAttribute(node, "transB", 0) == 1;
+  }
+
+  private boolean stillUsed(String initializer) {
+    return out.graph().getNodeList().stream().anyMatch(n -> n.getInputList().contains(initializer))
+        || out.graph().getOutputList().stream().anyMatch(v -> v.getName().equals(initializer));
+  }
+
+  private static byte clamp(float v, int qmax) {
+    return (byte) Math.max(-qmax, Math.min(qmax, Math.round(v)));
+  }
+
+  private static long intAttribute(NodeProto node, String name, long fallback) {
+    for (AttributeProto a : node.getAttributeList()) {
+      if (a.getName().equals(name)) {
+        return a.getI();
+      }
+    }
+    return fallback;
+  }
+
+  private static float floatAttribute(NodeProto node, String name, float fallback) {
+    for (AttributeProto a : node.getAttributeList()) {
+      if (a.getName().equals(name)) {
+        return a.getF();
+      }
+    }
+    return fallback;
+  }
+}
