@@ -25,9 +25,14 @@ class DemoIT {
         "demo.sample_rows=20"));
     String out = r.output();
     assertEquals(0, r.code(), out);
-    for (int stage = 1; stage <= 6; stage++) {
-      assertTrue(out.contains("demo [" + stage + "/6]"), "stage " + stage + " missing:\n" + out);
+    for (int stage = 1; stage <= 7; stage++) {
+      assertTrue(out.contains("demo [" + stage + "/7]"), "stage " + stage + " missing:\n" + out);
     }
+    assertTrue(out.contains("export: wrote") && out.contains("(int8, opset 17)"), out);
+    java.util.regex.Matcher same = java.util.regex.Pattern
+        .compile("the int8 export predicts what the checkpoint did on (\\d+) of 20 sample rows").matcher(out);
+    assertTrue(same.find(), out);
+    assertTrue(Integer.parseInt(same.group(1)) >= 16, "int8 agrees with fp32 on nearly every row: " + same.group());
     assertTrue(out.contains("2 of 3 requests answered 200") && out.contains("-> 400 {\"error\""),
         "the server answered the two good requests and refused the bad one:\n" + out);
     assertTrue(out.contains("rank 1 of 2"), "training ran on two workers:\n" + out);
@@ -41,6 +46,8 @@ class DemoIT {
     assertTrue(html.contains("confusion matrix") && html.contains("<td>overall</td><td>1043</td>"));
     assertFalse(html.contains("<script") || html.contains("<link") || html.contains("src="), "needs no network");
     assertTrue(Files.isRegularFile(root.resolve("scored/_textspark.json")));
+    assertTrue(Files.isRegularFile(root.resolve("onnx/model.onnx")));
+    assertTrue(Files.isRegularFile(root.resolve("scored-onnx/_textspark.json")));
     assertTrue(Files.isRegularFile(root.resolve("run/summary.json")));
   }
 }

@@ -19,6 +19,7 @@ import io.textspark.score.ScoreJob;
 import io.textspark.serve.ApiKeys;
 import io.textspark.serve.PredictionServer;
 import io.textspark.evaluate.EvaluateJob;
+import io.textspark.export.ExportJob;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
 import java.io.IOException;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
@@ -40,9 +42,9 @@ import org.apache.spark.sql.functions;
 
 /**
  * The {@code demo} command: the whole pipeline on CoLA in one go (download, tokenize, a short
- * data-parallel training run, evaluate, score a sample table, serve a few requests over HTTP), each
- * stage's progress on the console,
- * then a summary and an HTML report with the training curves and the confusion matrix that opens
+ * data-parallel training run, evaluate, score a sample table, export the model to ONNX int8 and score
+ * the sample again on ONNX Runtime, serve a few requests over HTTP), each stage's progress on the
+ * console, then a summary and an HTML report with the training curves and the confusion matrix that opens
  * without network. Everything goes under {@code demo.root}.
  */
 public final class DemoJob {
@@ -60,6 +62,8 @@ public final class DemoJob {
     String run = new Path(root, "run").toString();
     String sample = new Path(root, "sample").toString();
     String scored = new Path(root, "scored").toString();
+    String onnx = new Path(root, "onnx").toString();
+    String scoredOnnx = new Path(root, "scored-onnx").toString();
     TextSparkConfig c = config.with(List.of(
         "data.root=" + new Path(root, "data"),
         "train.output_dir=" + run,
@@ -118,7 +122,13 @@ public final class DemoJob {
     List<Row> examples = spark.read().parquet(scored).orderBy("idx").limit(12)
         .select("text", "label", c.score().columns().prediction(), c.score().columns().score()).collectAsList();
 
-    banner(out, 6, "serve", "the best checkpoint over HTTP on 127.0.0.1: a few requests, then a graceful stop");
+    banner(out, 6, "export", "the best checkpoint as ONNX with int8 weights, then the sample scored with it");
+    t = System.nanoTime();
+    long agree = export(spark, c, trained.bestCheckpoint(), onnx, scoredOnnx, out);
+    stages.add(new Stage("export", seconds(t), onnx + " (" + agree + " of " + scoreReport.rows()
+        + " predictions as on PyTorch)"));
+
+    banner(out, 7, "serve", "the best checkpoint over HTTP on 127.0.0.1: a few requests, then a graceful stop");
     t = System.nanoTime();
     String served = serve(c, trained.bestCheckpoint(), conf, out);
     stages.add(new Stage("serve", seconds(t), served));
@@ -136,6 +146,8 @@ public final class DemoJob {
     summary.addProperty("val_accuracy", overall.get("accuracy").getAsDouble());
     summary.addProperty("scored_table", scoreReport.output().toString());
     summary.addProperty("scored_rows", scoreReport.rows());
+    summary.addProperty("onnx_export", onnx);
+    summary.addProperty("onnx_same_predictions", agree);
     summary.addProperty("report", reportPath);
     out.println();
     out.println("demo: done in " + String.format(Locale.ROOT, "%.0f", total) + " s");
@@ -179,6 +191,27 @@ public final class DemoJob {
   }
 
   /**
+   * Exports {@code checkpoint} with int8 weights to {@code onnx} ({@code textspark export --quantize
+   * int8}), scores the demo's sample with the export ({@code score.engine} auto picks ONNX Runtime)
+   * into {@code scoredOnnx}; returns on how many rows the export predicts what the checkpoint did.
+   */
+  private static long export(SparkSession spark, TextSparkConfig c, String checkpoint, String onnx,
+      String scoredOnnx, PrintStream out) {
+    ExportJob.run(c.with(List.of("export.model=" + checkpoint, "export.output=" + onnx, "export.quantize=int8",
+        "export.overwrite=true")), out);
+    ScoreJob.run(spark, c.with(List.of("score.model=" + onnx, "score.output=" + scoredOnnx)), out);
+    String prediction = c.score().columns().prediction();
+    Dataset<Row> pytorch = spark.read().parquet(c.score().output()).select(functions.col("idx"),
+        functions.col(prediction).as("pytorch"));
+    Dataset<Row> ort = spark.read().parquet(scoredOnnx).select(functions.col("idx"),
+        functions.col(prediction).as("ort"));
+    long agree = pytorch.join(ort, "idx").where(functions.col("pytorch").eqNullSafe(functions.col("ort"))).count();
+    out.printf(Locale.ROOT, "  the int8 export predicts what the checkpoint did on %d of %d sample rows%n", agree,
+        pytorch.count());
+    return agree;
+  }
+
+  /**
    * Starts the prediction server of {@code textspark serve} on {@code checkpoint} in this JVM, sends
    * it a few requests (one malformed), prints the answers and stops it; returns what it did.
    */
@@ -216,7 +249,7 @@ public final class DemoJob {
 
   private static void banner(PrintStream out, int step, String stage, String what) {
     out.println();
-    out.printf(Locale.ROOT, "demo [%d/6] %s: %s%n", step, stage, what);
+    out.printf(Locale.ROOT, "demo [%d/7] %s: %s%n", step, stage, what);
   }
 
   private static double seconds(long since) {

@@ -125,7 +125,7 @@ public final class OnnxExport {
 
   /** {@code fp32} (a model of {@link #model(PretrainedModel)}) with int8 weights; see {@link Int8Quantizer}. */
   public static Onnx.ModelProto quantize(Onnx.ModelProto fp32, PretrainedModel model, boolean reduceRange) {
-    return wrap(Int8Quantizer.quantize(fp32.getGraph(), new Int8Quantizer.Options(reduceRange)), model,
+    return wrap(Int8Quantizer.quantize(fp32.getGraph(), new Int8Quantizer.Options(reduceRange, Int8Quantizer.Activations.PER_TOKEN)), model,
         Quantization.INT8);
   }
 

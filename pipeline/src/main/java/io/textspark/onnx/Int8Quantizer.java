@@ -2,6 +2,7 @@ package io.textspark.onnx;
 
 import static io.textspark.onnx.OnnxGraph.attr;
 
+import com.google.protobuf.ByteString;
 import io.textspark.onnx.proto.Onnx.AttributeProto;
 import io.textspark.onnx.proto.Onnx.GraphProto;
 import io.textspark.onnx.proto.Onnx.NodeProto;
@@ -15,8 +16,10 @@ import java.util.Set;
 /**
  * Dynamic int8 quantization as a graph rewrite. Every MatMul and Gemm whose weight is a float
  * initializer gets int8 weights with one symmetric scale per output column, and its activation is
- * quantized to uint8 when the graph runs: DynamicQuantizeLinear, MatMulInteger, Cast, Mul by the
- * product of the two scales (the pattern ONNX Runtime fuses into DynamicQuantizeMatMul). Every
+ * quantized to uint8 when the graph runs, with one scale per token ({@link Activations#PER_TOKEN}:
+ * ReduceMax/ReduceMin, Div, QuantizeLinear, then MatMulInteger, Cast and two Muls) or one per tensor
+ * ({@link Activations#PER_TENSOR}: DynamicQuantizeLinear, MatMulInteger, Cast, Mul by the product of
+ * the two scales, the pattern ONNX Runtime fuses into DynamicQuantizeMatMul). Every
  * Gather on a float 2-D initializer (an embedding table) gets int8 rows with one scale per row,
  * gathered with the rows and multiplied back. Nothing else changes: outputs keep their names.
  *
@@ -26,12 +29,42 @@ import java.util.Set;
  * pair below 2^15; with VNNI (and on ARM) the full 8 bits are exact.
  */
 public final class Int8Quantizer {
+  /** How activations are quantized when the graph runs. */
+  public enum Activations {
+    /**
+     * One uint8 scale and zero point per token (row of the MatMul input), symmetric around 128:
+     * a token with large values (BERT's [CLS] and [SEP] often have them) does not coarsen the others.
+     */
+    PER_TOKEN,
+    /**
+     * One uint8 scale and zero point for the whole input (ONNX Runtime's DynamicQuantizeLinear, fused
+     * into DynamicQuantizeMatMul): the fewest operations, the largest error.
+     */
+    PER_TENSOR;
+
+    /** Parses a configuration value ({@code per-token} or {@code per-tensor}); {@code key} names it in errors. */
+    public static Activations parse(String value, String key) {
+      for (Activations a : values()) {
+        if (a.label().equals(value)) {
+          return a;
+        }
+      }
+      throw new IllegalArgumentException(key + " = \"" + value + "\"; allowed: per-token, per-tensor");
+    }
+
+    /** The configuration value. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+  }
+
   /**
    * How to quantize.
    *
    * @param reduceRange quantize MatMul/Gemm weights to -64..63 instead of -127..127
+   * @param activations per-token or per-tensor activation scales
    */
-  public record Options(boolean reduceRange) {}
+  public record Options(boolean reduceRange, Activations activations) {}
 
   private final GraphProto source;
   private final Options options;
@@ -111,13 +144,42 @@ public final class Int8Quantizer {
     String wScale = out.floats(out.unique(base + "_scale"), scales, n);
     String wZero = out.int8s(out.unique(base + "_zero_point"), new byte[n], n);
     replaced.add(weight.getName());
-    List<String> a = quantizedActivations.computeIfAbsent(x, input ->
-        out.nodeIn("", "DynamicQuantizeLinear", 3, List.of(input)));
+    List<String> a = quantizedActivations.computeIfAbsent(x, v -> options.activations() == Activations.PER_TOKEN
+        ? perToken(v) : out.nodeIn("", "DynamicQuantizeLinear", 3, List.of(v)));
     String integer = out.node("MatMulInteger", List.of(a.get(0), qWeight, a.get(2), wZero));
     String asFloat = out.node("Cast", List.of(integer), attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
+    if (options.activations() == Activations.PER_TOKEN) {
+      String perRow = out.node("Mul", List.of(asFloat, a.get(1)));
+      out.nodeNamed("", "Mul", name.isEmpty() ? out.unique("dequantize") : name + "_dequantize",
+          List.of(perRow, wScale), List.of(output));
+      return;
+    }
     String scale = out.node("Mul", List.of(a.get(1), wScale));
     out.nodeNamed("", "Mul", name.isEmpty() ? out.unique("dequantize") : name + "_dequantize",
         List.of(asFloat, scale), List.of(output));
+  }
+
+  /**
+   * Per-token quantization of {@code x} [..., K]: each row r (token) as uint8 round(x_r / s_r) + 128
+   * with s_r = max |x_r| / 127 (the division, then one QuantizeLinear with scale 1 and zero point
+   * 128; shapes stay those of x, so ONNX Runtime's fusions around the MatMuls still apply). Returns
+   * the quantized x, the scales [..., 1] and the zero point.
+   */
+  private List<String> perToken(String x) {
+    String max = out.node("ReduceMax", List.of(x), axes(-1), attr("keepdims", 1L));
+    String min = out.node("ReduceMin", List.of(x), axes(-1), attr("keepdims", 1L));
+    String range = out.node("Max", List.of(max, out.node("Neg", List.of(min)), out.scalar(out.unique("eps"), 1e-8f)));
+    String scale = out.node("Mul", List.of(range, out.scalar(out.unique("inv127"), 1f / 127)));
+    String zero = out.initializer(TensorProto.newBuilder().setName(out.unique("zero_point_128"))
+        .setDataType(TensorProto.DataType.UINT8.getNumber()).setRawData(ByteString.copyFrom(new byte[] {(byte) 128}))
+        .build());
+    String q = out.node("QuantizeLinear", List.of(out.node("Div", List.of(x, scale)), out.scalar(out.unique("one"), 1f),
+        zero));
+    return List.of(q, scale, zero);
+  }
+
+  private static AttributeProto axes(long axis) {
+    return AttributeProto.newBuilder().setName("axes").setType(AttributeProto.AttributeType.INTS).addInts(axis).build();
   }
 
   /** Gather from an int8 table with one scale per row, into {@code output}. */
