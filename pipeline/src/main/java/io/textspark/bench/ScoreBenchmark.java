@@ -84,7 +84,7 @@ public final class ScoreBenchmark {
 
       ScoreConfig s = config.score();
       ScoreConfig bench = new ScoreConfig(input.toString(), new Path(work, "scored").toString(), "sentence",
-          s.model(), s.batchSize(), s.windowBatches(), s.maxLength(), s.device(), s.threads(), 0, true, s.columns(),
+          s.model(), s.batchSize(), s.windowBatches(), s.maxLength(), s.device(), s.engine(), s.threads(), 0, true, s.columns(),
           s.scoreLabel(), s.progressEvery());
       ScoreJob.Report report = ScoreJob.run(spark, config, bench, out);
       JsonObject json = print(spark, s, report, out);
