@@ -98,7 +98,8 @@ final class ScoreCommands {
 
     @Override
     public String summary() {
-      return "score CoLA validation replicated to bench.score.rows rows; print rows/s and time per row";
+      return "score CoLA validation replicated to bench.score.rows rows on PyTorch and ONNX Runtime (fp32, int8)"
+          + " next to PyTorch eager; print rows/s, MCC and the share of the fp32 compute limit";
     }
 
     @Override
@@ -108,7 +109,8 @@ final class ScoreCommands {
 
     @Override
     public List<Flag> flags() {
-      return List.of(new Flag("--rows", "bench.score.rows", true, "rows to score"), MODEL, BATCH);
+      return List.of(new Flag("--rows", "bench.score.rows", true, "rows to score"), MODEL, BATCH,
+          new Flag("--engines", "bench.score.engines", true, "sides to time: pytorch,onnxruntime,onnxruntime-int8"));
     }
 
     @Override
