@@ -239,7 +239,7 @@ public final class ScoreBenchmark {
     out.println("bench-score results");
     out.printf(Locale.ROOT, "  rows                %d (batch %d, max_length %d)%n", report.rows(), s.batchSize(),
         report.maxLength());
-    out.printf(Locale.ROOT, "  compute             %s: %d parallel task(s) x %d PyTorch thread(s)%n",
+    out.printf(Locale.ROOT, "  compute             %s: %d parallel task(s) x %d thread(s)%n",
         spark.sparkContext().master(), slots, threads);
     out.printf(Locale.ROOT, "  wall time           %.1f s for the whole score job (read, tokenize, model, write,"
         + " commit)%n", report.seconds());
