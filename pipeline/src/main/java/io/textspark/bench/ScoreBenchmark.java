@@ -184,9 +184,9 @@ public final class ScoreBenchmark {
     out.printf(Locale.ROOT, "bench-score side by side: %d rows, batch %d, max_length %d, %d task(s) x %d thread(s)%n",
         json.get("rows").getAsLong(), json.get("batch_size").getAsInt(), json.get("max_length").getAsInt(), slots,
         threads);
-    out.printf(Locale.ROOT, "  %-32s %10s %12s %8s %14s%n", "side", "rows/s", "vs eager", "MCC", "of fp32 limit");
+    out.printf(Locale.ROOT, "  %-40s %10s %12s %8s %14s%n", "side", "rows/s", "vs eager", "MCC", "of fp32 limit");
     if (eager != null) {
-      out.printf(Locale.ROOT, "  %-32s %10.1f %12s %8s %13.1f%%%n", "PyTorch eager (Python, model only)", eagerRate,
+      out.printf(Locale.ROOT, "  %-40s %10.1f %12s %8s %13.1f%%%n", "PyTorch eager (Python, model only)", eagerRate,
           "1.00", eager.has("mcc") ? String.format(Locale.ROOT, "%.3f", eager.get("mcc").getAsDouble()) : "-",
           100 * limit.share(eagerRate));
     }
@@ -194,7 +194,7 @@ public final class ScoreBenchmark {
       double rate = side.report().rows() / side.report().seconds();
       side.json().addProperty("ratio_to_pytorch_eager", rate / eagerRate);
       side.json().addProperty("share_of_fp32_limit", limit.share(rate));
-      out.printf(Locale.ROOT, "  %-32s %10.1f %12s %8.3f %13.1f%%%n", "textspark " + side.side() + " (end to end)",
+      out.printf(Locale.ROOT, "  %-40s %10.1f %12s %8.3f %13.1f%%%n", "textspark " + side.side() + " (end to end)",
           rate, eager == null ? "-" : String.format(Locale.ROOT, "%.2f", rate / eagerRate), side.mcc(),
           100 * limit.share(rate));
     }
