@@ -13,7 +13,9 @@ import io.textspark.config.ModelConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.export.ExportJob;
 import io.textspark.export.OnnxExport;
+import io.textspark.onnx.proto.Onnx;
 import io.textspark.testing.TinyModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -105,6 +107,40 @@ class OnnxPredictorTest {
       Prediction cut = onnx.predict(List.of(LONG))[0];
       assertTrue(cut.truncated(), "240 words do not fit in 128 tokens");
       assertEquals(128, cut.tokens());
+    }
+  }
+
+  @Test
+  void aGraphWithoutTokenTypesGetsOnlyTheInputsItDeclares() throws Exception {
+    // The fp32 export with token_type_ids computed inside the graph (input_ids * 0) instead of fed.
+    Path folder = dir.resolve("no-token-types");
+    Files.createDirectories(folder);
+    for (String file : List.of("config.json", "tokenizer.json", "_textspark.json")) {
+      Files.copy(fp32.resolve(file), folder.resolve(file));
+    }
+    Onnx.ModelProto.Builder model = Onnx.ModelProto.parseFrom(Files.readAllBytes(fp32.resolve("model.onnx")))
+        .toBuilder();
+    Onnx.GraphProto.Builder graph = model.getGraphBuilder();
+    for (int i = 0; i < graph.getInputCount(); i++) {
+      if (graph.getInput(i).getName().equals("token_type_ids")) {
+        graph.removeInput(i);
+        break;
+      }
+    }
+    graph.addInitializer(Onnx.TensorProto.newBuilder().setName("zero_for_token_types")
+        .setDataType(Onnx.TensorProto.DataType.INT64_VALUE).addInt64Data(0));
+    graph.addNode(0, Onnx.NodeProto.newBuilder().setOpType("Mul").setName("token_types_from_ids")
+        .addInput("input_ids").addInput("zero_for_token_types").addOutput("token_type_ids"));
+    Files.write(folder.resolve("model.onnx"), model.build().toByteArray());
+    try (Predictor fed = load(fp32, "auto", 16); Predictor declared = load(folder, "auto", 16)) {
+      assertEquals(Set.of("input_ids", "attention_mask"), ((OnnxScoringModel) declared.model()).inputs());
+      Prediction[] expected = fed.predict(TEXTS);
+      Prediction[] got = declared.predict(TEXTS);
+      for (int i = 0; i < TEXTS.size(); i++) {
+        if (expected[i].scored()) {
+          assertArrayEquals(expected[i].probabilities(), got[i].probabilities(), 1e-6, TEXTS.get(i));
+        }
+      }
     }
   }
 
