@@ -44,4 +44,31 @@ public final class Files2 {
       throw new UncheckedIOException(e);
     }
   }
+
+  /**
+   * The names directly under {@code dir}, hidden ones included but not the {@code .NAME.crc} checksums
+   * Hadoop's local file system writes beside each file, sorted; empty when it does not exist.
+   */
+  public static List<String> list(Path dir) {
+    if (!Files.exists(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).filter(n -> !(n.startsWith(".") && n.endsWith(".crc")))
+          .sorted().collect(Collectors.toList());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Copies the files and folders below {@code from} to {@code to}, which must not exist. */
+  public static void copyTree(Path from, Path to) {
+    try (Stream<Path> s = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        Files.copy(p, to.resolve(from.relativize(p).toString()));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 }
