@@ -52,6 +52,16 @@ public record ExportedModel(String reference, ClassifierConfig config, byte[] on
     }
   }
 
+  /** The source checkpoint the marker of the export folder {@code reference} names, if it names one. */
+  public static Optional<String> source(String reference, Configuration conf) {
+    try {
+      return StagedOutput.marker(new Path(reference.trim()), conf)
+          .filter(m -> m.has("source")).map(m -> m.get("source").getAsString());
+    } catch (IllegalArgumentException | TextSparkException e) {
+      return Optional.empty();
+    }
+  }
+
   /**
    * Reads the export folder {@code reference}; fails, naming the file, when one is missing or the
    * marker says the folder is another stage's output.

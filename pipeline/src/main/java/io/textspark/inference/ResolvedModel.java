@@ -60,9 +60,10 @@ public final class ResolvedModel {
     }
     if (isExport && !ExportedModel.hasWeights(reference, conf)) {
       throw new TextSparkException("engine = pytorch but model " + reference + " is an ONNX export ("
-          + ExportedModel.MODEL + ", no " + CheckpointLayout.WEIGHTS + "), which only ONNX Runtime runs. Set"
-          + " score.engine (--engine) to auto or onnxruntime, or give the checkpoint it was exported from (the"
-          + " \"source\" in its _textspark.json).");
+          + ExportedModel.MODEL + ", no " + CheckpointLayout.WEIGHTS + "), which only ONNX Runtime runs. To score"
+          + " it, set score.engine (--engine) to auto or onnxruntime; for PyTorch (or to export again), give the"
+          + " checkpoint it was exported from" + ExportedModel.source(reference, conf).map(x -> ", " + x).orElse("")
+          + ".");
     }
     PretrainedModel pretrained = PretrainedModel.load(reference, hub, conf);
     ScoringModel.requireTrainedHead(pretrained.reference(), pretrained.config(), pretrained.weights());
