@@ -104,7 +104,7 @@ final class ScoreCommands {
 
     @Override
     public List<String> sections() {
-      return List.of("bench", "score", "data");
+      return List.of("bench", "score", "data", "export");
     }
 
     @Override

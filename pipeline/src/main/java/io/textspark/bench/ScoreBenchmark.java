@@ -135,12 +135,14 @@ public final class ScoreBenchmark {
     if (side.startsWith("onnxruntime")) {
       boolean int8 = side.endsWith("int8");
       Path folder = new Path(work, int8 ? "export-int8" : "export-fp32");
+      // int8 takes export.reduce_range, so the benchmark measures the export a user would make here.
       OnnxExport.Options options = new OnnxExport.Options(int8 ? OnnxExport.Quantization.INT8
-          : OnnxExport.Quantization.NONE, false, true, false);
+          : OnnxExport.Quantization.NONE, int8 && config.export().reduceRange(), true, false);
       OnnxExport.Report exported = ExportJob.export(reference, config.model(), folder, options,
           spark.sparkContext().hadoopConfiguration());
       out.printf(Locale.ROOT, "bench-score: exported %s to %s (%s, %s)%n", reference, exported.output(),
-          int8 ? "int8" : "fp32", Download.human(exported.modelBytes()));
+          int8 ? (options.reduceRange() ? "int8, 7-bit weights" : "int8") : "fp32",
+          Download.human(exported.modelBytes()));
       model = exported.output().toString();
       engine = "onnxruntime";
     }
