@@ -145,6 +145,22 @@ class OnnxPredictorTest {
   }
 
   @Test
+  void aGraphWithAnInputTextsparkCannotFeedIsRefusedWhenLoaded() throws Exception {
+    Path folder = dir.resolve("extra-input");
+    Files.createDirectories(folder);
+    for (String file : List.of("config.json", "tokenizer.json", "_textspark.json")) {
+      Files.copy(fp32.resolve(file), folder.resolve(file));
+    }
+    Onnx.ModelProto.Builder model = Onnx.ModelProto.parseFrom(Files.readAllBytes(fp32.resolve("model.onnx")))
+        .toBuilder();
+    model.getGraphBuilder().addInput(model.getGraph().getInput(0).toBuilder().setName("pixel_values"));
+    Files.write(folder.resolve("model.onnx"), model.build().toByteArray());
+    TextSparkException e = assertThrows(TextSparkException.class, () -> load(folder, "auto", 16));
+    assertTrue(e.getMessage().contains("\"pixel_values\"") && e.getMessage().contains("textspark export"),
+        e.getMessage());
+  }
+
+  @Test
   void anInt8ExportRunsTheSameWayCloseToFp32() {
     try (Predictor onnx = load(fp32, "auto", 16); Predictor q = load(int8, "auto", 16)) {
       assertEquals(Engine.ONNXRUNTIME, q.engine());
