@@ -266,6 +266,8 @@ def infer(args, model):
     model.eval()
     window = args.batch_size * args.window_batches
     positive = 0
+    # Confusion counts (tn, fp, fn, tp) over the first copy of the exported rows, when they carry labels.
+    counts = [0, 0, 0, 0]
     start = time.perf_counter()
     model_seconds = 0.0
     with torch.no_grad():
@@ -273,19 +275,35 @@ def infer(args, model):
             rows = [base[i % len(base)] for i in range(w, min(w + window, args.rows))]
             order = sorted(range(len(rows)), key=lambda p: len(rows[p]["ids"]))
             scores = [None] * len(rows)
+            predicted = [None] * len(rows)
             for s in range(0, len(order), args.batch_size):
                 batch = order[s : s + args.batch_size]
                 ids, mask, _ = padded(rows, batch)
                 t = time.perf_counter()
                 probabilities = model(ids, mask).softmax(-1)
                 model_seconds += time.perf_counter() - t
+                best = probabilities.argmax(-1)
                 for r, p in enumerate(batch):
                     scores[p] = probabilities[r, -1].item()
+                    predicted[p] = best[r].item()
             positive += sum(1 for x in scores if x >= 0.5)
+            for p, row in enumerate(rows):
+                if w + p < len(base) and "label" in row:
+                    counts[2 * row["label"] + predicted[p]] += 1
     seconds = time.perf_counter() - start
-    emit({"event": "inference", "rows": args.rows, "seconds": seconds, "model_seconds": model_seconds,
-          "rows_per_second": args.rows / seconds, "last_label_rows": positive,
-          "max_rss_bytes": peak_rss_bytes()})
+    record = {"event": "inference", "rows": args.rows, "seconds": seconds, "model_seconds": model_seconds,
+              "rows_per_second": args.rows / seconds, "last_label_rows": positive,
+              "max_rss_bytes": peak_rss_bytes()}
+    if sum(counts) > 0:
+        record["mcc"] = mcc(*counts)
+        record["validation_rows"] = sum(counts)
+    emit(record)
+
+
+def mcc(tn, fp, fn, tp):
+    """Matthews correlation coefficient of binary counts; 0 when a marginal is empty (as scikit-learn)."""
+    denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return (tp * tn - fp * fn) / denominator if denominator else 0.0
 
 
 def main():

@@ -10,7 +10,10 @@ import java.util.Map;
 /** The {@code score}, {@code predict} and {@code bench-score} commands. */
 final class ScoreCommands {
   private static final Command.Flag MODEL = new Command.Flag("--model", "score.model", true,
-      "checkpoint folder (default: best of train.output_dir)");
+      "checkpoint or ONNX export folder (default: best checkpoint of train.output_dir)");
+  /** {@code --engine}, shared with {@code serve}. */
+  static final Command.Flag ENGINE = new Command.Flag("--engine", "score.engine", true,
+      "auto (ONNX Runtime for an export folder with model.onnx, else PyTorch), pytorch or onnxruntime");
   private static final Command.Flag BATCH = new Command.Flag("--batch-size", "score.batch_size", true,
       "rows per model call");
 
@@ -40,6 +43,7 @@ final class ScoreCommands {
           new Flag("--output", "score.output", true, "folder for the scored Parquet table"),
           new Flag("--text-col", "score.text_col", true, "string column with the text"),
           MODEL,
+          ENGINE,
           BATCH,
           new Flag("--overwrite", "score.overwrite", false, "replace an existing output"));
     }
@@ -70,7 +74,7 @@ final class ScoreCommands {
 
     @Override
     public List<Flag> flags() {
-      return List.of(MODEL, new Flag("--json", "predict.json", false, "print JSON"));
+      return List.of(MODEL, ENGINE, new Flag("--json", "predict.json", false, "print JSON"));
     }
 
     @Override
@@ -94,17 +98,19 @@ final class ScoreCommands {
 
     @Override
     public String summary() {
-      return "score CoLA validation replicated to bench.score.rows rows; print rows/s and time per row";
+      return "score CoLA validation replicated to bench.score.rows rows on PyTorch and ONNX Runtime (fp32, int8)"
+          + " next to PyTorch eager; print rows/s, MCC and the share of the fp32 compute limit";
     }
 
     @Override
     public List<String> sections() {
-      return List.of("bench", "score", "data");
+      return List.of("bench", "score", "data", "export");
     }
 
     @Override
     public List<Flag> flags() {
-      return List.of(new Flag("--rows", "bench.score.rows", true, "rows to score"), MODEL, BATCH);
+      return List.of(new Flag("--rows", "bench.score.rows", true, "rows to score"), MODEL, BATCH,
+          new Flag("--engines", "bench.score.engines", true, "sides to time: pytorch,onnxruntime,onnxruntime-int8"));
     }
 
     @Override

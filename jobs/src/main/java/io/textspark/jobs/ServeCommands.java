@@ -34,7 +34,8 @@ final class ServeCommands {
     @Override
     public List<Flag> flags() {
       return List.of(
-          new Flag("--model", "score.model", true, "checkpoint folder, model folder or Hub name"),
+          new Flag("--model", "score.model", true, "checkpoint folder, ONNX export folder, model folder or Hub name"),
+          ScoreCommands.ENGINE,
           new Flag("--port", "serve.port", true, "TCP port (0: a free one)"),
           new Flag("--host", "serve.host", true, "interface to listen on"));
     }

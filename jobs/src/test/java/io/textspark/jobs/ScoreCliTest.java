@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.export.ExportJob;
+import io.textspark.export.OnnxExport;
 import io.textspark.testing.Files2;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
@@ -19,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
@@ -180,6 +184,25 @@ class ScoreCliTest {
     assertEquals(300, json.get("rows").getAsLong());
     assertTrue(json.get("rows_per_second").getAsDouble() > 0);
     assertTrue(json.get("model_ms_per_row").getAsDouble() > 0);
+    // Every side of bench.score.engines scored the same rows; ONNX Runtime's from exports it made itself.
+    assertTrue(r.out().contains("bench-score side by side: 300 rows"), r.out());
+    assertTrue(r.out().contains("exported ") && r.out().contains("(int8, "), r.out());
+    String summaryLine = r.out().lines().filter(l -> l.startsWith("bench-score: {") && l.contains("\"sides\""))
+        .findFirst().orElseThrow(() -> new AssertionError(r.out()));
+    JsonObject summary = JsonParser.parseString(summaryLine.substring("bench-score: ".length())).getAsJsonObject();
+    JsonArray sides = summary.getAsJsonArray("sides");
+    assertEquals(List.of("pytorch", "onnxruntime", "onnxruntime-int8"),
+        sides.asList().stream().map(x -> x.getAsJsonObject().get("side").getAsString()).toList());
+    for (var side : sides) {
+      JsonObject o = side.getAsJsonObject();
+      assertEquals(300, o.get("rows").getAsLong());
+      assertTrue(Math.abs(o.get("mcc").getAsDouble()) <= 1, o.toString());
+      assertTrue(o.get("share_of_fp32_limit").getAsDouble() > 0, o.toString());
+    }
+    assertEquals(sides.get(0).getAsJsonObject().get("mcc").getAsDouble(),
+        sides.get(1).getAsJsonObject().get("mcc").getAsDouble(), 1e-9, "fp32 ONNX predicts what PyTorch predicts");
+    JsonObject limit = summary.getAsJsonObject("compute_limit");
+    assertTrue(limit.get("gemm_gflops").getAsDouble() > 0 && limit.get("gflop_per_row").getAsDouble() > 0, limit.toString());
   }
 
   @Test
@@ -199,15 +222,50 @@ class ScoreCliTest {
     Path root = tmp.resolve("data");
     assertEquals(0, run("download", "data.url=" + Shared.colaZip().toUri(), "data.root=" + root).code());
     Run r = run("bench-score", "data.root=" + root, "--model", checkpoint.toString(), "--rows", "300",
+        "--engines", "pytorch",
         "bench.train.python=" + python, "bench.train.script=" + Path.of("../bench/pytorch_bert.py").toAbsolutePath());
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("PyTorch eager inference on the same 300 rows"), r.out());
-    String jsonLine = r.out().lines().filter(l -> l.startsWith("bench-score: {") && l.contains("pytorch"))
+    String jsonLine = r.out().lines().filter(l -> l.startsWith("bench-score: {") && l.contains("\"sides\""))
         .findFirst().orElseThrow(() -> new AssertionError(r.out()));
     JsonObject json = JsonParser.parseString(jsonLine.substring("bench-score: ".length())).getAsJsonObject();
     JsonObject pytorch = json.getAsJsonObject("pytorch");
     assertTrue(pytorch.get("rows_per_second").getAsDouble() > 0, pytorch.toString());
     assertEquals(json.get("rows_per_second").getAsDouble() / pytorch.get("rows_per_second").getAsDouble(),
         pytorch.get("ratio_end_to_end").getAsDouble(), 1e-9);
+    assertEquals(json.get("mcc").getAsDouble(), pytorch.get("mcc").getAsDouble(), 1e-9,
+        "eager PyTorch predicts the validation set as textspark does");
+  }
+
+  @Test
+  void theEngineFlagRunsAnExportOnOnnxRuntimeOrRefusesWhatItCannotRun() {
+    Path export = tmp.resolve("export");
+    ExportJob.export(checkpoint.toString(), TextSparkConfig.withOverrides().model(),
+        new org.apache.hadoop.fs.Path(export.toUri()), OnnxExport.Options.fp32(), new Configuration());
+    Run onnx = run("predict", "--model", export.toString(), "--engine", "onnxruntime", "--json", "She sang.");
+    assertEquals(0, onnx.code(), onnx.err());
+    JsonObject json = JsonParser.parseString(onnx.out()).getAsJsonObject();
+    assertEquals("onnxruntime", json.get("engine").getAsString());
+    Run pytorch = run("predict", "--model", checkpoint.toString(), "--json", "She sang.");
+    assertEquals("pytorch", JsonParser.parseString(pytorch.out()).getAsJsonObject().get("engine").getAsString());
+    assertEquals(JsonParser.parseString(pytorch.out()).getAsJsonObject().getAsJsonArray("predictions").get(0)
+        .getAsJsonObject().get("score").getAsDouble(),
+        json.getAsJsonArray("predictions").get(0).getAsJsonObject().get("score").getAsDouble(), 1e-4);
+
+    Path out = tmp.resolve("scored");
+    Run refused = run("score", "--input", table.toString(), "--output", out.toString(), "--text-col", "sentence",
+        "--model", export.toString(), "--engine", "pytorch");
+    assertEquals(TextSpark.EXIT_FAILED, refused.code(), refused.out());
+    assertTrue(refused.err().contains("is an ONNX export"), refused.err());
+    assertFalse(Files.exists(out));
+    Run bad = run("score", "--input", table.toString(), "--output", out.toString(), "--engine", "tensorrt");
+    assertEquals(TextSpark.EXIT_USAGE, bad.code());
+    assertTrue(bad.err().contains("score.engine"), bad.err());
+
+    Run scored = run("score", "--input", table.toString(), "--output", out.toString(), "--text-col", "sentence",
+        "--model", export.toString());
+    assertEquals(0, scored.code(), scored.err());
+    assertTrue(scored.out().contains("engine onnxruntime"), scored.out());
+    assertTrue(scored.out().contains("3 rows, 2 scored, 1 null text"), scored.out());
   }
 }

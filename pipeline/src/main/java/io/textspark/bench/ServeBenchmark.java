@@ -76,7 +76,7 @@ public final class ServeBenchmark {
     String reference = DefaultModel.reference(s.model(), config.train(), conf);
     int cores = Runtime.getRuntime().availableProcessors();
     int torchThreads = s.threads() > 0 ? s.threads() : Math.max(1, cores / serve.threads());
-    InferenceSettings settings = new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), torchThreads);
+    InferenceSettings settings = new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), torchThreads, s.engine());
     List<Level> ours = new ArrayList<>();
     List<Level> flask = new ArrayList<>();
     String model;

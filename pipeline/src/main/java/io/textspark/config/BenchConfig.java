@@ -30,8 +30,13 @@ public record BenchConfig(Train train, Score score, Serve serve) {
    * @param workDir folder for the benchmark's tables, empty for a temporary one; default empty
    * @param pytorch also time plain PyTorch inference on the same rows with {@code train.python}
    *     and {@code train.script}; default true
+   * @param engines textspark's sides, in order: {@code pytorch} (the checkpoint), {@code
+   *     onnxruntime} (its fp32 ONNX export), {@code onnxruntime-int8} (its int8 export); default all three
    */
-  public record Score(long rows, String workDir, boolean pytorch) {}
+  public record Score(long rows, String workDir, boolean pytorch, List<String> engines) {
+    /** The values {@code bench.score.engines} may list. */
+    public static final List<String> ENGINES = List.of("pytorch", "onnxruntime", "onnxruntime-int8");
+  }
 
   /**
    * Settings of {@code bench-serve}.
@@ -49,9 +54,22 @@ public record BenchConfig(Train train, Score score, Serve serve) {
         new Train(s.intIn("train.steps", 6, 1_000_000), s.bool("train.full"), s.nonEmpty("train.python"),
             s.nonEmpty("train.script"), s.nonEmpty("train.work_dir")),
         new Score(s.longIn("score.rows", 1, 1_000_000_000L), s.string("score.work_dir").trim(),
-            s.bool("score.pytorch")),
+            s.bool("score.pytorch"), engines(s, "score.engines")),
         new Serve(s.intIn("serve.requests", 1, 10_000_000), counts(s, "serve.concurrency"), s.bool("serve.flask"),
             s.nonEmpty("serve.script")));
+  }
+
+  private static List<String> engines(Settings s, String name) {
+    List<String> out = new ArrayList<>();
+    for (String part : s.nonEmpty(name).split(",")) {
+      String engine = part.trim().toLowerCase(java.util.Locale.ROOT);
+      if (!Score.ENGINES.contains(engine) || out.contains(engine)) {
+        throw new ConfigError(s.key(name), s.string(name), "a comma-separated list of distinct sides from "
+            + String.join(", ", Score.ENGINES) + " is expected, for example \"pytorch,onnxruntime,onnxruntime-int8\"");
+      }
+      out.add(engine);
+    }
+    return List.copyOf(out);
   }
 
   private static List<Integer> counts(Settings s, String name) {

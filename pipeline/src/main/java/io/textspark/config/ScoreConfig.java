@@ -20,8 +20,10 @@ import java.util.Set;
  * @param maxLength longest token sequence, 0 for the checkpoint's {@code tokenize.max_length};
  *     default 0
  * @param device {@code auto}, {@code cpu} or {@code gpu}; default {@code auto}
- * @param threads PyTorch threads per task, 0 for {@code spark.task.cpus} (all cores outside
- *     Spark); default 0
+ * @param engine {@code auto} (ONNX Runtime for an export folder with {@code model.onnx}, else
+ *     PyTorch), {@code pytorch} or {@code onnxruntime}; default {@code auto}
+ * @param threads PyTorch threads (ONNX Runtime intra-op threads) per task, 0 for {@code
+ *     spark.task.cpus} (all cores outside Spark); default 0
  * @param partitions partitions to score in, 0 to keep the input's; default 0
  * @param overwrite replace an existing output; default false
  * @param columns the names of the output columns
@@ -38,6 +40,7 @@ public record ScoreConfig(
     int windowBatches,
     int maxLength,
     String device,
+    String engine,
     int threads,
     int partitions,
     boolean overwrite,
@@ -87,6 +90,7 @@ public record ScoreConfig(
         s.intIn("window_batches", 1, 100_000),
         s.intIn("max_length", 0, 512),
         s.oneOf("device", "auto", "cpu", "gpu"),
+        s.oneOf("engine", "auto", "pytorch", "onnxruntime"),
         s.intIn("threads", 0, 1024),
         s.intIn("partitions", 0, 1_000_000),
         s.bool("overwrite"),

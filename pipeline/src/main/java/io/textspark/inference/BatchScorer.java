@@ -1,8 +1,5 @@
 package io.textspark.inference;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import io.textspark.text.BertTokenizer;
 import io.textspark.batch.BatchPlan;
 import io.textspark.batch.Examples;
@@ -11,34 +8,34 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Scores lists of texts with one {@link ScoringModel}: tokenizes them, sorts them by length so a
- * batch pads little, runs the model in eval mode batch by batch, and returns the predictions in the
- * order of the input. One scorer serves one thread (a Spark partition, a {@code predict} call);
+ * Scores lists of texts with one {@link InferenceModel} (PyTorch or ONNX Runtime): tokenizes them,
+ * sorts them by length so a batch pads little, runs the model in eval mode batch by batch, and
+ * returns the predictions in the order of the input. One scorer serves one thread (a Spark partition, a {@code predict} call);
  * many scorers can share a model.
  *
  * <p>Batches are built with the same {@link BatchPlan} and {@link PaddedBatch} as evaluation, so
- * {@code score} and {@code evaluate} feed the model identical tensors.
+ * {@code score} and {@code evaluate} feed the model identical tensors, whatever the engine.
  */
 public final class BatchScorer implements AutoCloseable {
   /** The {@code score_error} of a row whose text is null. */
   public static final String NULL_TEXT = "text is null";
 
-  private final ScoringModel model;
+  private final InferenceModel model;
   private final BertTokenizer tokenizer;
   private final int batchSize;
-  private final NDManager manager;
+  private final InferenceModel.Runner runner;
   private long tokenizeNanos;
   private long modelNanos;
 
   /** A scorer truncating at {@code maxLength} tokens and calling the model with up to {@code batchSize} rows. */
-  public BatchScorer(ScoringModel model, int maxLength, int batchSize) {
+  public BatchScorer(InferenceModel model, int maxLength, int batchSize) {
     if (batchSize < 1) {
       throw new IllegalArgumentException("batchSize must be at least 1, got " + batchSize);
     }
     this.model = model;
     this.tokenizer = model.tokenizer(maxLength);
     this.batchSize = batchSize;
-    this.manager = NDManager.newBaseManager(model.device());
+    this.runner = model.runner();
   }
 
   /** The predictions for {@code texts} (which may hold nulls), in the same order. */
@@ -82,26 +79,15 @@ public final class BatchScorer implements AutoCloseable {
     Examples examples = Examples.of(idx, new int[valid], new String[valid], Arrays.copyOf(ids, valid));
     List<String> labels = model.labels();
     int padId = model.config().padTokenId();
-    boolean wasGrad = JniUtils.isGradMode();
-    JniUtils.setGradMode(false);
-    try {
-      for (int[] positions : BatchPlan.sequential(examples, batchSize, true)) {
-        PaddedBatch batch = PaddedBatch.of(examples, positions, padId);
-        float[] logits;
-        try (NDManager step = manager.newSubManager()) {
-          NDArray scores = model.classifier().logits(batch.inputIdsArray(step), batch.attentionMaskArray(step), false);
-          logits = scores.toFloatArray();
-        }
-        int numLabels = labels.size();
-        for (int r = 0; r < positions.length; r++) {
-          int k = positions[r];
-          double[] p = softmax(logits, r * numLabels, numLabels);
-          int best = argMax(p);
-          out[rows[k]] = new Prediction(labels.get(best), best, p, truncated[k], examples.length(k), null);
-        }
+    int numLabels = labels.size();
+    for (int[] positions : BatchPlan.sequential(examples, batchSize, true)) {
+      float[] logits = runner.logits(PaddedBatch.of(examples, positions, padId));
+      for (int r = 0; r < positions.length; r++) {
+        int k = positions[r];
+        double[] p = softmax(logits, r * numLabels, numLabels);
+        int best = argMax(p);
+        out[rows[k]] = new Prediction(labels.get(best), best, p, truncated[k], examples.length(k), null);
       }
-    } finally {
-      JniUtils.setGradMode(wasGrad);
     }
     modelNanos += System.nanoTime() - started;
     return out;
@@ -118,14 +104,14 @@ public final class BatchScorer implements AutoCloseable {
   }
 
   /** The model this scorer uses. */
-  public ScoringModel model() {
+  public InferenceModel model() {
     return model;
   }
 
   /** Releases this scorer's native memory (not the shared model). */
   @Override
   public void close() {
-    manager.close();
+    runner.close();
   }
 
   /** Softmax in double precision of {@code logits[from, from + n)}, shifted by the maximum for stability. */

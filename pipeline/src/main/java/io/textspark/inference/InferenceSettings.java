@@ -12,11 +12,18 @@ import java.io.Serializable;
  *     trained with (a checkpoint's {@code tokenize.max_length}, else 128)
  * @param batchSize texts per model call, at least 1
  * @param device {@code auto}, {@code cpu} or {@code gpu} (see {@link Compute#device})
- * @param threads PyTorch threads per calling thread; 0 for {@code spark.task.cpus} in a Spark task,
- *     every core elsewhere
+ * @param threads PyTorch threads per calling thread, or ONNX Runtime intra-op threads per session;
+ *     0 for {@code spark.task.cpus} in a Spark task, every core elsewhere
+ * @param engine {@code auto}, {@code pytorch} or {@code onnxruntime} (see {@link Engine})
  */
-public record InferenceSettings(int maxLength, int batchSize, String device, int threads) implements Serializable {
+public record InferenceSettings(int maxLength, int batchSize, String device, int threads, String engine)
+    implements Serializable {
   private static final long serialVersionUID = 1L;
+
+  /** Settings with the engine {@code auto}. */
+  public InferenceSettings(int maxLength, int batchSize, String device, int threads) {
+    this(maxLength, batchSize, device, threads, "auto");
+  }
 
   /** Checks every value, naming the setting and what it may be. */
   public InferenceSettings {
@@ -33,11 +40,25 @@ public record InferenceSettings(int maxLength, int batchSize, String device, int
     if (threads < 0) {
       throw invalid("threads", threads, "use 0 for the task's cores (spark.task.cpus) or a number of threads");
     }
+    if (engine == null || !Engine.NAMES.contains(engine)) {
+      throw invalid("engine", engine, "use one of " + Engine.NAMES + " (auto: ONNX Runtime for an export folder"
+          + " with model.onnx, PyTorch otherwise)");
+    }
+  }
+
+  /** The engine choice. */
+  public Engine engineChoice() {
+    return Engine.parse(engine, "engine");
+  }
+
+  /** These settings with the engine {@code resolved}, as the driver resolved it for executors. */
+  public InferenceSettings withEngine(Engine resolved) {
+    return new InferenceSettings(maxLength, batchSize, device, threads, resolved.label());
   }
 
   /** These settings with the maximum length {@code resolved}, as the driver resolved it for executors. */
   public InferenceSettings withMaxLength(int resolved) {
-    return new InferenceSettings(resolved, batchSize, device, threads);
+    return new InferenceSettings(resolved, batchSize, device, threads, engine);
   }
 
   private static TextSparkException invalid(String key, Object value, String fix) {

@@ -33,14 +33,17 @@ public final class PredictJob {
     ScoreConfig s = config.score();
     Configuration conf = new Configuration();
     String reference = DefaultModel.reference(s.model(), config.train(), conf);
-    InferenceSettings settings = new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), s.threads());
+    InferenceSettings settings =
+        new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), s.threads(), s.engine());
     String model;
+    Engine engine;
     int maxLength;
     List<String> labels;
     int scoreIndex;
     Prediction[] predictions;
     try (Predictor predictor = Predictor.load(reference, config.model(), settings, conf)) {
       model = predictor.reference();
+      engine = predictor.engine();
       maxLength = predictor.maxLength();
       labels = predictor.labels();
       scoreIndex = predictor.scoreIndex(s.scoreLabel());
@@ -48,18 +51,19 @@ public final class PredictJob {
     }
     if (config.predict().json()) {
       out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create()
-          .toJson(toJson(model, maxLength, labels, scoreIndex, sentences, predictions)));
+          .toJson(toJson(model, engine, maxLength, labels, scoreIndex, sentences, predictions)));
     } else {
-      printTable(model, maxLength, labels, sentences, predictions, out);
+      printTable(model, engine, maxLength, labels, sentences, predictions, out);
     }
     return List.of(predictions);
   }
 
-  /** The predictions as JSON: the model, and per sentence the prediction and every label's probability. */
-  static JsonObject toJson(String model, int maxLength, List<String> labels, int scoreIndex, List<String> sentences,
-      Prediction[] predictions) {
+  /** The predictions as JSON: the model and engine, and per sentence the prediction and every label's probability. */
+  static JsonObject toJson(String model, Engine engine, int maxLength, List<String> labels, int scoreIndex,
+      List<String> sentences, Prediction[] predictions) {
     JsonObject o = new JsonObject();
     o.addProperty("model", model);
+    o.addProperty("engine", engine.label());
     o.addProperty("max_length", maxLength);
     JsonArray rows = new JsonArray();
     for (int i = 0; i < predictions.length; i++) {
@@ -96,9 +100,9 @@ public final class PredictJob {
     return row;
   }
 
-  private static void printTable(String model, int maxLength, List<String> labels, List<String> sentences,
-      Prediction[] predictions, PrintStream out) {
-    out.println("predict: model " + model + " (max_length " + maxLength + ")");
+  private static void printTable(String model, Engine engine, int maxLength, List<String> labels,
+      List<String> sentences, Prediction[] predictions, PrintStream out) {
+    out.println("predict: model " + model + " (engine " + engine.label() + ", max_length " + maxLength + ")");
     int width = labels.stream().mapToInt(String::length).max().orElse(5);
     for (int i = 0; i < predictions.length; i++) {
       Prediction p = predictions[i];

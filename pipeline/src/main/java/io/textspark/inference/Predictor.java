@@ -1,6 +1,7 @@
 package io.textspark.inference;
 
 import ai.djl.Device;
+import io.textspark.TextSparkException;
 import io.textspark.compute.Compute;
 import io.textspark.config.ModelConfig;
 import java.util.ArrayDeque;
@@ -11,8 +12,8 @@ import org.apache.hadoop.conf.Configuration;
 
 /**
  * The one way to turn texts into {@link Prediction}s, used by {@code predict}, by each partition
- * of {@code score} and by the server: a model on its device, the maximum length and batch size, and
- * the PyTorch threads of every thread that calls it.
+ * of {@code score} and by the server: a model on its engine ({@link ResolvedModel} decides PyTorch
+ * or ONNX Runtime) and device, the maximum length and batch size, and the threads it runs with.
  *
  * <p>Built either from a model reference ({@link #load}: read, checked for a trained head, maximum
  * length resolved, model built and owned by this predictor) or, on an executor, from a broadcast
@@ -21,10 +22,11 @@ import org.apache.hadoop.conf.Configuration;
  *
  * <p>Thread-safe: concurrent callers each get a {@link BatchScorer} of their own (scorers are kept
  * and reused, one per caller running at the same time), and each calling thread gets the
- * configured PyTorch thread count before its first call.
+ * configured PyTorch thread count before its first call (an ONNX Runtime session has its threads
+ * from the start).
  */
 public final class Predictor implements AutoCloseable {
-  private final ScoringModel model;
+  private final InferenceModel model;
   private final boolean ownsModel;
   private final int maxLength;
   private final int batchSize;
@@ -38,13 +40,13 @@ public final class Predictor implements AutoCloseable {
   private int open;
   private boolean closed;
 
-  private Predictor(ScoringModel model, boolean ownsModel, int maxLength, int batchSize, int threads) {
+  private Predictor(InferenceModel model, boolean ownsModel, int maxLength, int batchSize, int threads) {
     this.model = model;
     this.ownsModel = ownsModel;
     this.maxLength = maxLength;
     this.batchSize = batchSize;
     this.threads = threads;
-    // The building thread got the thread count from Compute.place.
+    // The building thread got its thread count when the model was placed.
     threadsSet.set(true);
     try {
       // Built now so that a tokenizer that cannot be loaded fails here, not at the first text.
@@ -56,12 +58,13 @@ public final class Predictor implements AutoCloseable {
   }
 
   /**
-   * A predictor for {@code reference} (checkpoint folder on any Hadoop file system, model folder or
-   * Hugging Face Hub name, found with {@code hub}'s endpoint, revision and cache): fails, naming the
-   * fix, when the model has no trained head or {@code settings.maxLength()} exceeds its positions.
+   * A predictor for {@code reference} (checkpoint folder on any Hadoop file system, model folder,
+   * ONNX export folder or Hugging Face Hub name, found with {@code hub}'s endpoint, revision and
+   * cache) on {@code settings.engine()}: fails, naming the fix, when the model has no trained head,
+   * {@code settings.maxLength()} exceeds its positions or the engine cannot run it.
    */
   public static Predictor load(String reference, ModelConfig hub, InferenceSettings settings, Configuration conf) {
-    return open(ResolvedModel.resolve(reference, hub, settings.maxLength(), conf), settings);
+    return open(ResolvedModel.resolve(reference, hub, settings.engineChoice(), settings.maxLength(), conf), settings);
   }
 
   /**
@@ -69,6 +72,11 @@ public final class Predictor implements AutoCloseable {
    * (which replaces {@code settings.maxLength()}); the predictor owns the model it builds.
    */
   public static Predictor open(ResolvedModel resolved, InferenceSettings settings) {
+    if (resolved.engine() == Engine.ONNXRUNTIME) {
+      int threads = onnxThreads(settings);
+      OnnxScoringModel built = OnnxScoringModel.load(resolved.export(), threads);
+      return new Predictor(built, true, resolved.maxLength(), settings.batchSize(), threads);
+    }
     Compute.Placement placement = Compute.place(settings.device(), settings.threads());
     ScoringModel built = ScoringModel.load(resolved.model(), placement.device());
     return new Predictor(built, true, resolved.maxLength(), settings.batchSize(), placement.threads());
@@ -77,16 +85,40 @@ public final class Predictor implements AutoCloseable {
   /**
    * A predictor on an executor for the broadcast model {@code key} (see {@link ModelBundle#key()}),
    * sharing the JVM's model ({@link ModelCache}; {@code bundle} is only read by the first caller).
-   * {@code settings.maxLength()} must be the length the driver resolved ({@link ResolvedModel}).
+   * {@code settings.maxLength()} and {@code settings.engine()} must be those the driver resolved
+   * ({@link ResolvedModel}). On ONNX Runtime the executor's tasks share one session per thread count.
    */
   public static Predictor open(String key, Supplier<ModelBundle> bundle, InferenceSettings settings) {
     if (settings.maxLength() < 1) {
       throw new IllegalArgumentException("max_length must be resolved on the driver (ResolvedModel) before"
           + " executors open a predictor, got " + settings.maxLength());
     }
+    Engine engine = settings.engineChoice();
+    if (engine == Engine.AUTO) {
+      throw new IllegalArgumentException("the engine must be resolved on the driver (ResolvedModel) before"
+          + " executors open a predictor, got auto");
+    }
+    if (engine == Engine.ONNXRUNTIME) {
+      int threads = onnxThreads(settings);
+      InferenceModel shared = ModelCache.get(key, engine, Device.cpu(), threads, bundle);
+      return new Predictor(shared, false, settings.maxLength(), settings.batchSize(), threads);
+    }
     Compute.Placement placement = Compute.place(settings.device(), settings.threads());
-    ScoringModel shared = ModelCache.get(key, placement.device(), bundle);
+    InferenceModel shared = ModelCache.get(key, engine, placement.device(), placement.threads(), bundle);
     return new Predictor(shared, false, settings.maxLength(), settings.batchSize(), placement.threads());
+  }
+
+  /**
+   * ONNX Runtime's intra-op threads: {@code settings.threads()}, else {@code spark.task.cpus} in a
+   * Spark task, else every core. It runs on the CPU here, so a GPU asked for is refused.
+   */
+  private static int onnxThreads(InferenceSettings settings) {
+    if ("gpu".equals(settings.device())) {
+      throw new TextSparkException("device = gpu but the engine is ONNX Runtime, which runs on the CPU in"
+          + " textspark. Set score.device to auto or cpu, or score the checkpoint on PyTorch (score.engine ="
+          + " pytorch) to use the GPU.");
+    }
+    return Compute.threads(settings.threads());
   }
 
   /**
@@ -98,7 +130,7 @@ public final class Predictor implements AutoCloseable {
     try {
       if (!threadsSet.get()) {
         // PyTorch's OpenMP thread count is a per-thread setting, so each calling thread sets it once.
-        Compute.useThreads(threads);
+        model.useThreads(threads);
         threadsSet.set(true);
       }
       long tokenizeBefore = scorer.tokenizeNanos();
@@ -137,7 +169,12 @@ public final class Predictor implements AutoCloseable {
     return model.device();
   }
 
-  /** The PyTorch threads each calling thread uses. */
+  /** The engine running the model: {@link Engine#PYTORCH} or {@link Engine#ONNXRUNTIME}. */
+  public Engine engine() {
+    return model.engine();
+  }
+
+  /** The PyTorch threads each calling thread uses, or the ONNX Runtime session's intra-op threads. */
   public int threads() {
     return threads;
   }
@@ -158,7 +195,7 @@ public final class Predictor implements AutoCloseable {
   }
 
   /** The model this predictor runs; for tests in this package. */
-  ScoringModel model() {
+  InferenceModel model() {
     return model;
   }
 

@@ -1,13 +1,17 @@
 package io.textspark.inference;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.batch.PaddedBatch;
 import io.textspark.checkpoint.Checkpoint;
 import io.textspark.checkpoint.CheckpointLayout;
+import io.textspark.compute.Compute;
 import io.textspark.model.ClassifierConfig;
 import io.textspark.model.ModelFamilies;
 import io.textspark.model.ModelFamily;
@@ -26,10 +30,11 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * A fine-tuned classifier ready to score: its weights on a device, its labels and its tokenizer.
- * Read-only once built, so the tasks of one executor share it ({@link ModelCache}).
+ * A fine-tuned classifier ready to score on PyTorch ({@link Engine#PYTORCH}): its weights on a
+ * device, its labels and its tokenizer. Read-only once built, so the tasks of one executor share it
+ * ({@link ModelCache}).
  */
-public final class ScoringModel implements AutoCloseable {
+public final class ScoringModel implements InferenceModel {
   /** The maximum length used when neither the settings nor the checkpoint give one (tokenize's default). */
   public static final int FALLBACK_MAX_LENGTH = 128;
 
@@ -129,7 +134,44 @@ public final class ScoringModel implements AutoCloseable {
     }
   }
 
+  /** {@link Engine#PYTORCH}. */
+  @Override
+  public Engine engine() {
+    return Engine.PYTORCH;
+  }
+
+  /** Sets PyTorch's intra-op threads on the calling thread (a per-thread setting). */
+  @Override
+  public void useThreads(int threads) {
+    Compute.useThreads(threads);
+  }
+
+  /** A runner with its own native memory scope on the model's device, in eval mode without gradients. */
+  @Override
+  public Runner runner() {
+    NDManager scope = NDManager.newBaseManager(device);
+    return new Runner() {
+      @Override
+      public float[] logits(PaddedBatch batch) {
+        boolean wasGrad = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try (NDManager step = scope.newSubManager()) {
+          NDArray scores = classifier.logits(batch.inputIdsArray(step), batch.attentionMaskArray(step), false);
+          return scores.toFloatArray();
+        } finally {
+          JniUtils.setGradMode(wasGrad);
+        }
+      }
+
+      @Override
+      public void close() {
+        scope.close();
+      }
+    };
+  }
+
   /** The executor JVM's tokenizer of this model for {@code maxLength}. */
+  @Override
   public BertTokenizer tokenizer(int maxLength) {
     return TokenizerCache.get(tokenizerJson, tokenizerSha256, maxLength);
   }
@@ -140,21 +182,25 @@ public final class ScoringModel implements AutoCloseable {
   }
 
   /** The architecture and labels. */
+  @Override
   public ClassifierConfig config() {
     return classifier.config();
   }
 
   /** The label names by index ({@code id2label}). */
+  @Override
   public List<String> labels() {
     return classifier.config().labels();
   }
 
   /** Where the model came from. */
+  @Override
   public String reference() {
     return reference;
   }
 
   /** The device holding the weights; inputs must be created there. */
+  @Override
   public Device device() {
     return device;
   }

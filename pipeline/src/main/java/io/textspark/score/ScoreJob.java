@@ -99,10 +99,10 @@ public final class ScoreJob {
     long expected = s.progressEvery().isZero() ? -1 : input.rows().count();
     int tasks = rows.rdd().getNumPartitions();
     out.printf(Locale.ROOT, "score: %s (%s%d partitions), text column %s, model %s (labels %s, read and broadcast in"
-            + " %.1f s), max_length %d, batch %d%n", input,
+            + " %.1f s), engine %s, max_length %d, batch %d%n", input,
         expected < 0 ? "" : String.format(Locale.ROOT, "%,d rows, ", expected), tasks,
-        s.textCol(), plan.modelReference(), String.join(", ", plan.labels()), prepareSeconds, plan.maxLength(),
-        s.batchSize());
+        s.textCol(), plan.modelReference(), String.join(", ", plan.labels()), prepareSeconds, plan.engine().label(),
+        plan.maxLength(), s.batchSize());
     // Folder partitioning (col=value/) is kept, so jobs reading the output prune it as they did the input.
     List<String> partitionBy = input.partitionColumns();
     if (!partitionBy.isEmpty()) {
@@ -150,6 +150,7 @@ public final class ScoreJob {
       marker.addProperty("input", input.toString());
       marker.addProperty("text_col", s.textCol());
       marker.addProperty("model", plan.modelReference());
+      marker.addProperty("engine", plan.engine().label());
       JsonArray labels = new JsonArray();
       plan.labels().forEach(labels::add);
       marker.add("labels", labels);
@@ -204,6 +205,7 @@ public final class ScoreJob {
         .setWindowBatches(s.windowBatches())
         .setMaxLength(s.maxLength())
         .setDevice(s.device())
+        .setEngine(s.engine())
         .setThreads(s.threads());
   }
 

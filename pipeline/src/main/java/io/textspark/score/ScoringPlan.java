@@ -1,5 +1,6 @@
 package io.textspark.score;
 
+import io.textspark.inference.Engine;
 import io.textspark.inference.InferenceSettings;
 import io.textspark.inference.ModelBundle;
 import java.util.List;
@@ -40,17 +41,19 @@ public final class ScoringPlan {
   private final Broadcast<ModelBundle> bundle;
   private final String key;
   private final String reference;
+  private final Engine engine;
   private final List<String> labels;
   private final int maxLength;
   private final int scoreIndex;
   private final ScorePartition.Counters counters;
 
   private ScoringPlan(TextClassifierModel params, Broadcast<ModelBundle> bundle, String key, String reference,
-      List<String> labels, int maxLength, int scoreIndex, ScorePartition.Counters counters) {
+      Engine engine, List<String> labels, int maxLength, int scoreIndex, ScorePartition.Counters counters) {
     this.params = params;
     this.bundle = bundle;
     this.key = key;
     this.reference = reference;
+    this.engine = engine;
     this.labels = labels;
     this.maxLength = maxLength;
     this.scoreIndex = scoreIndex;
@@ -66,15 +69,16 @@ public final class ScoringPlan {
         spark.sparkContext().longAccumulator("textspark.score.tokenize_ns"),
         spark.sparkContext().longAccumulator("textspark.score.model_ns"),
         spark.sparkContext().longAccumulator("textspark.score.task_ns"));
-    return new ScoringPlan(params, bundle, model.key(), model.reference(), labels, maxLength, scoreIndex, counters);
+    return new ScoringPlan(params, bundle, model.key(), model.reference(), model.engine(), labels, maxLength,
+        scoreIndex, counters);
   }
 
   /** The rows of {@code dataset} with the prediction columns added; computed when an action runs. */
   public Dataset<Row> transform(Dataset<?> dataset) {
     StructType output = params.transformSchema(dataset.schema());
     int textIndex = dataset.schema().fieldIndex(params.getInputCol());
-    InferenceSettings inference =
-        new InferenceSettings(maxLength, params.getBatchSize(), params.getDevice(), params.getThreads());
+    InferenceSettings inference = new InferenceSettings(maxLength, params.getBatchSize(), params.getDevice(),
+        params.getThreads(), engine.label());
     ScorePartition fn = new ScorePartition(bundle, key, textIndex,
         new ScorePartition.Settings(inference, params.getWindowBatches(), scoreIndex), counters);
     return dataset.toDF().mapPartitions(fn, Encoders.row(output));
@@ -93,6 +97,11 @@ public final class ScoringPlan {
   /** Id of the accumulator every scoring task adds its time to when it ends, even with no rows. */
   long taskAccumulatorId() {
     return counters.taskNanos().id();
+  }
+
+  /** The engine the tasks run the model on: {@link Engine#PYTORCH} or {@link Engine#ONNXRUNTIME}. */
+  public Engine engine() {
+    return engine;
   }
 
   /** The model's labels by index. */

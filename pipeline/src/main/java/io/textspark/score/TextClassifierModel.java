@@ -8,7 +8,7 @@ import io.textspark.TextSparkException;
 import io.textspark.config.ConfigLoader;
 import io.textspark.config.ModelConfig;
 import io.textspark.config.Settings;
-import io.textspark.compute.Compute;
+import io.textspark.inference.Engine;
 import io.textspark.inference.ResolvedModel;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,11 +21,8 @@ import java.util.Set;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.MLWritable;
 import org.apache.spark.ml.util.MLWriter;
@@ -39,8 +36,8 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * A Spark ML {@link Transformer} that classifies the text in one string column with a fine-tuned
- * BERT checkpoint and adds the predicted label, its index, every label's probability, the
+ * A Spark ML {@link org.apache.spark.ml.Transformer} that classifies the text in one string column
+ * with a fine-tuned BERT checkpoint, or its ONNX export on ONNX Runtime ({@link #setEngine}), and adds the predicted label, its index, every label's probability, the
  * probability of one chosen label ({@code score}), an error reason and a truncation flag.
  *
  * <pre>{@code
@@ -53,33 +50,15 @@ import org.apache.spark.sql.types.StructType;
  * <p>Rows keep their columns (nested ones included), their partitions and their order. A null text
  * gets null predictions and a reason in the error column; text longer than {@code maxLength}
  * tokens is truncated as in training and flagged. The model is read on the driver, broadcast, and
- * built once per executor JVM; each partition is scored in length-sorted batches.
+ * built once per executor JVM (on ONNX Runtime: one session per executor JVM, with {@code
+ * spark.task.cpus} intra-op threads); each partition is scored in length-sorted batches.
  *
  * <p>The transformer is {@link MLWritable} and readable with {@link #read()} or {@link #load}, alone
  * or inside a saved {@code PipelineModel}. It saves its parameters, not the weights: the model path
  * must still be readable when the saved transformer is used.
  */
-public final class TextClassifierModel extends Transformer implements MLWritable {
+public final class TextClassifierModel extends TextClassifierParams implements MLWritable {
   private static final long serialVersionUID = 1L;
-
-  private final String uid;
-  private final Param<String> inputCol;
-  private final Param<String> outputCol;
-  private final Param<String> predictionIndexCol;
-  private final Param<String> probabilitiesCol;
-  private final Param<String> scoreCol;
-  private final Param<String> errorCol;
-  private final Param<String> truncatedCol;
-  private final Param<String> scoreLabel;
-  private final Param<String> modelPath;
-  private final Param<String> hubEndpoint;
-  private final Param<String> hubRevision;
-  private final Param<String> hubCacheDir;
-  private final IntParam batchSize;
-  private final IntParam windowBatches;
-  private final IntParam maxLength;
-  private final IntParam threads;
-  private final Param<String> device;
 
   /** A transformer with a random uid and default parameters; set at least the model path. */
   public TextClassifierModel() {
@@ -88,137 +67,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
 
   /** A transformer with the given uid (used by {@code copy} and by reading a saved one). */
   public TextClassifierModel(String uid) {
-    this.uid = uid;
-    inputCol = new Param<>(this, "inputCol", "string column with the text to classify");
-    outputCol = new Param<>(this, "outputCol", "output column with the predicted label");
-    predictionIndexCol = new Param<>(this, "predictionIndexCol", "output column with the predicted label's index");
-    probabilitiesCol = new Param<>(this, "probabilitiesCol",
-        "output column with every label's probability, array<double> in label order");
-    scoreCol = new Param<>(this, "scoreCol", "output column with the probability of scoreLabel");
-    errorCol = new Param<>(this, "errorCol", "output column with the reason a row has no prediction, null when scored");
-    truncatedCol = new Param<>(this, "truncatedCol", "output column, true when the text was truncated to maxLength");
-    scoreLabel = new Param<>(this, "scoreLabel", "label whose probability goes into scoreCol; empty: the last label");
-    modelPath = new Param<>(this, "modelPath",
-        "checkpoint folder (any Hadoop file system), model folder or Hugging Face Hub name");
-    hubEndpoint = new Param<>(this, "hubEndpoint", "Hub base URL for Hub names; empty: model.hub_endpoint's default");
-    hubRevision = new Param<>(this, "hubRevision", "Hub revision for Hub names; empty: model.revision's default");
-    hubCacheDir = new Param<>(this, "hubCacheDir", "local folder for Hub downloads; empty: model.cache_dir's default");
-    batchSize = new IntParam(this, "batchSize", "rows per model call (>= 1)", ParamValidators.gtEq(1));
-    windowBatches = new IntParam(this, "windowBatches",
-        "batches per window whose rows are sorted by length (>= 1)", ParamValidators.gtEq(1));
-    maxLength = new IntParam(this, "maxLength",
-        "longest token sequence, [CLS] and [SEP] included; 0: the checkpoint's tokenize.max_length",
-        ParamValidators.inRange(0, 512));
-    threads = new IntParam(this, "threads", "PyTorch threads per task; 0: spark.task.cpus", ParamValidators.gtEq(0));
-    device = new Param<>(this, "device", "auto (the task's GPU if any, else CPU), cpu or gpu",
-        ParamValidators.inArray(Compute.DEVICES));
-    setDefault(inputCol, "text");
-    setDefault(outputCol, "prediction");
-    setDefault(predictionIndexCol, "prediction_index");
-    setDefault(probabilitiesCol, "probabilities");
-    setDefault(scoreCol, "score");
-    setDefault(errorCol, "score_error");
-    setDefault(truncatedCol, "score_truncated");
-    setDefault(scoreLabel, "");
-    setDefault(hubEndpoint, "");
-    setDefault(hubRevision, "");
-    setDefault(hubCacheDir, "");
-    setDefault(batchSize, 64);
-    setDefault(windowBatches, 16);
-    setDefault(maxLength, 0);
-    setDefault(threads, 0);
-    setDefault(device, "auto");
-  }
-
-  /** This stage's unique id. */
-  @Override
-  public String uid() {
-    return uid;
-  }
-
-  /** The text column parameter. */
-  public Param<String> inputCol() {
-    return inputCol;
-  }
-
-  /** The predicted-label column parameter. */
-  public Param<String> outputCol() {
-    return outputCol;
-  }
-
-  /** The predicted-index column parameter. */
-  public Param<String> predictionIndexCol() {
-    return predictionIndexCol;
-  }
-
-  /** The probabilities column parameter. */
-  public Param<String> probabilitiesCol() {
-    return probabilitiesCol;
-  }
-
-  /** The score column parameter. */
-  public Param<String> scoreCol() {
-    return scoreCol;
-  }
-
-  /** The error column parameter. */
-  public Param<String> errorCol() {
-    return errorCol;
-  }
-
-  /** The truncation-flag column parameter. */
-  public Param<String> truncatedCol() {
-    return truncatedCol;
-  }
-
-  /** The score label parameter. */
-  public Param<String> scoreLabel() {
-    return scoreLabel;
-  }
-
-  /** The model path parameter. */
-  public Param<String> modelPath() {
-    return modelPath;
-  }
-
-  /** The Hub endpoint parameter. */
-  public Param<String> hubEndpoint() {
-    return hubEndpoint;
-  }
-
-  /** The Hub revision parameter. */
-  public Param<String> hubRevision() {
-    return hubRevision;
-  }
-
-  /** The Hub cache folder parameter. */
-  public Param<String> hubCacheDir() {
-    return hubCacheDir;
-  }
-
-  /** The batch size parameter. */
-  public IntParam batchSize() {
-    return batchSize;
-  }
-
-  /** The sorting window parameter. */
-  public IntParam windowBatches() {
-    return windowBatches;
-  }
-
-  /** The maximum length parameter. */
-  public IntParam maxLength() {
-    return maxLength;
-  }
-
-  /** The threads parameter. */
-  public IntParam threads() {
-    return threads;
-  }
-
-  /** The device parameter. */
-  public Param<String> device() {
-    return device;
+    super(uid);
   }
 
   /** Sets the string column with the text (default {@code text}). */
@@ -311,7 +160,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
     return this;
   }
 
-  /** Sets the PyTorch threads per task; 0 (default) uses {@code spark.task.cpus}. */
+  /** Sets the PyTorch (ONNX Runtime) threads per task; 0 (default) uses {@code spark.task.cpus}. */
   public TextClassifierModel setThreads(int value) {
     set(threads, value);
     return this;
@@ -323,90 +172,15 @@ public final class TextClassifierModel extends Transformer implements MLWritable
     return this;
   }
 
-  /** The text column. */
-  public String getInputCol() {
-    return getOrDefault(inputCol);
+  /**
+   * Sets the engine: {@code auto} (default: ONNX Runtime for an export folder holding {@code
+   * model.onnx}, else PyTorch), {@code pytorch} or {@code onnxruntime}.
+   */
+  public TextClassifierModel setEngine(String value) {
+    set(engine, value == null ? null : value.toLowerCase(Locale.ROOT));
+    return this;
   }
 
-  /** The predicted-label column. */
-  public String getOutputCol() {
-    return getOrDefault(outputCol);
-  }
-
-  /** The predicted-index column. */
-  public String getPredictionIndexCol() {
-    return getOrDefault(predictionIndexCol);
-  }
-
-  /** The probabilities column. */
-  public String getProbabilitiesCol() {
-    return getOrDefault(probabilitiesCol);
-  }
-
-  /** The score column. */
-  public String getScoreCol() {
-    return getOrDefault(scoreCol);
-  }
-
-  /** The error column. */
-  public String getErrorCol() {
-    return getOrDefault(errorCol);
-  }
-
-  /** The truncation-flag column. */
-  public String getTruncatedCol() {
-    return getOrDefault(truncatedCol);
-  }
-
-  /** The score label; empty means the last label. */
-  public String getScoreLabel() {
-    return getOrDefault(scoreLabel);
-  }
-
-  /** The model reference, or null when not set. */
-  public String getModelPath() {
-    return isDefined(modelPath) ? getOrDefault(modelPath) : null;
-  }
-
-  /** The Hub endpoint; empty means the default. */
-  public String getHubEndpoint() {
-    return getOrDefault(hubEndpoint);
-  }
-
-  /** The Hub revision; empty means the default. */
-  public String getHubRevision() {
-    return getOrDefault(hubRevision);
-  }
-
-  /** The Hub cache folder; empty means the default. */
-  public String getHubCacheDir() {
-    return getOrDefault(hubCacheDir);
-  }
-
-  /** The rows per model call. */
-  public int getBatchSize() {
-    return (Integer) getOrDefault(batchSize);
-  }
-
-  /** The batches per length-sorted window. */
-  public int getWindowBatches() {
-    return (Integer) getOrDefault(windowBatches);
-  }
-
-  /** The maximum length; 0 means the checkpoint's. */
-  public int getMaxLength() {
-    return (Integer) getOrDefault(maxLength);
-  }
-
-  /** The PyTorch threads per task; 0 means {@code spark.task.cpus}. */
-  public int getThreads() {
-    return (Integer) getOrDefault(threads);
-  }
-
-  /** The device preference. */
-  public String getDevice() {
-    return getOrDefault(device);
-  }
 
   /** The output column names in a fixed order: label, index, probabilities, score, error, truncated. */
   public List<String> outputColumns() {
@@ -470,13 +244,15 @@ public final class TextClassifierModel extends Transformer implements MLWritable
   }
 
   /**
-   * Loads the model on the driver (verifying a checkpoint's manifest), resolves the maximum length
-   * and the score label, and broadcasts the model: everything that can fail before any task runs.
+   * Loads the model on the driver (verifying a checkpoint's manifest), resolves the engine, the
+   * maximum length and the score label, and broadcasts the model: everything that can fail before
+   * any task runs.
    */
   public ScoringPlan prepare(SparkSession spark) {
     String path = requireModelPath();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    ResolvedModel model = ResolvedModel.resolve(path, hubConfig(), getMaxLength(), conf);
+    ResolvedModel model = ResolvedModel.resolve(path, hubConfig(), Engine.parse(getEngine(), "engine"),
+        getMaxLength(), conf);
     int scoreIndex = model.scoreIndex(getScoreLabel());
     return ScoringPlan.create(spark, copy(ParamMap.empty()), model.bundle(), model.labels(), model.maxLength(),
         scoreIndex);
@@ -536,7 +312,7 @@ public final class TextClassifierModel extends Transformer implements MLWritable
     o.addProperty("class", TextClassifierModel.class.getName());
     o.addProperty("timestamp", System.currentTimeMillis());
     o.addProperty("sparkVersion", sparkVersion);
-    o.addProperty("uid", uid);
+    o.addProperty("uid", uid());
     o.add("paramMap", encode(true));
     o.add("defaultParamMap", encode(false));
     return o.toString();

@@ -68,7 +68,8 @@ public final class PredictionServer implements AutoCloseable {
     this.scoreIndex = predictor.scoreIndex(scoreLabel);
     DynamicBatcher[] holder = new DynamicBatcher[1];
     this.metrics = new ServeMetrics(predictor.reference(), predictor.labels(), predictor.maxLength(),
-        predictor.device().toString(), () -> holder[0] == null ? 0 : holder[0].queuedTexts());
+        predictor.device().toString(), predictor.engine().label(),
+        () -> holder[0] == null ? 0 : holder[0].queuedTexts());
     this.batcher = new DynamicBatcher(scorer, config.threads(), config.maxBatch(), config.maxWait(),
         config.maxQueue(), metrics::batch);
     holder[0] = batcher;
@@ -81,7 +82,7 @@ public final class PredictionServer implements AutoCloseable {
     });
     app.before(this::admit);
     app.get("/healthz", ctx -> json(ctx, 200, status("ok")));
-    app.get("/readyz", ctx -> json(ctx, ready.get() ? 200 : 503, status(ready.get() ? "ready" : "warming up")));
+    app.get("/readyz", ctx -> json(ctx, ready.get() ? 200 : 503, readiness()));
     app.get("/metrics", ctx -> ctx.status(200).contentType(metrics.contentType()).result(metrics.scrape()));
     app.post("/v1/classify", this::classify);
     app.exception(ApiError.class, (e, ctx) -> error(ctx, e));
@@ -254,6 +255,16 @@ public final class PredictionServer implements AutoCloseable {
     return new ApiError(413, "the request body is larger than " + config.maxBodyBytes()
         + " bytes (serve.max_body_bytes); send fewer or shorter texts", "serve.max_body_bytes",
         config.maxBodyBytes());
+  }
+
+  /** The readiness answer: the status, and the model and engine that serve it. */
+  private JsonObject readiness() {
+    JsonObject o = status(ready.get() ? "ready" : "warming up");
+    o.addProperty("model", predictor.reference());
+    o.addProperty("engine", predictor.engine().label());
+    o.addProperty("device", predictor.device().toString());
+    o.addProperty("max_length", predictor.maxLength());
+    return o;
   }
 
   private static JsonObject status(String status) {

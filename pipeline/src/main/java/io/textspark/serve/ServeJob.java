@@ -4,6 +4,7 @@ import io.textspark.checkpoint.DefaultModel;
 import io.textspark.config.ScoreConfig;
 import io.textspark.config.ServeConfig;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.inference.Engine;
 import io.textspark.inference.InferenceSettings;
 import io.textspark.inference.Predictor;
 import java.io.PrintStream;
@@ -58,7 +59,8 @@ public final class ServeJob {
     // Each inference thread runs its own model call, so the cores are shared out between them.
     int torchThreads = s.threads() > 0 ? s.threads()
         : Math.max(1, Runtime.getRuntime().availableProcessors() / serve.threads());
-    InferenceSettings settings = new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), torchThreads);
+    InferenceSettings settings =
+        new InferenceSettings(s.maxLength(), s.batchSize(), s.device(), torchThreads, s.engine());
     Predictor predictor = Predictor.load(reference, config.model(), settings, conf);
     PredictionServer server;
     try {
@@ -67,9 +69,10 @@ public final class ServeJob {
       predictor.close();
       throw e;
     }
-    out.printf(Locale.ROOT, "serve: model %s (max_length %d, labels %s) on http://%s:%d, %d inference threads x %d"
-        + " PyTorch threads, batches up to %d texts / %d ms, API keys %s%n", predictor.reference(),
-        predictor.maxLength(), predictor.labels(), serve.host(), server.port(), serve.threads(), torchThreads,
+    out.printf(Locale.ROOT, "serve: model %s (max_length %d, labels %s) on http://%s:%d, engine %s, %d inference"
+        + " threads x %d %s threads, batches up to %d texts / %d ms, API keys %s%n", predictor.reference(),
+        predictor.maxLength(), predictor.labels(), serve.host(), server.port(), predictor.engine().label(),
+        serve.threads(), torchThreads, predictor.engine() == Engine.ONNXRUNTIME ? "ONNX Runtime" : "PyTorch",
         serve.maxBatch(), serve.maxWait().toMillis(), keys.required() ? keys.count() + " (required)" : "off");
     out.flush();
     server.warmUp();

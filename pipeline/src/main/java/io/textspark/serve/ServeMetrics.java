@@ -16,7 +16,7 @@ import java.util.function.IntSupplier;
 /**
  * The server's Prometheus metrics, in a registry of its own (so two servers in one JVM, as in tests,
  * count apart): requests by path and status, request latency, texts per model batch, texts waiting,
- * and which model and version are serving.
+ * and which model, engine and version are serving.
  */
 public final class ServeMetrics {
   /** Latency buckets in seconds: a short text on a small model takes milliseconds, a full batch seconds. */
@@ -31,8 +31,12 @@ public final class ServeMetrics {
   private final Histogram latency;
   private final Histogram batchSize;
 
-  /** Metrics of a server running {@code model} with {@code labels}, reading the queue depth from {@code queued}. */
-  public ServeMetrics(String model, List<String> labels, int maxLength, String device, IntSupplier queued) {
+  /**
+   * Metrics of a server running {@code model} with {@code labels} on {@code engine} ({@code pytorch}
+   * or {@code onnxruntime}), reading the queue depth from {@code queued}.
+   */
+  public ServeMetrics(String model, List<String> labels, int maxLength, String device, String engine,
+      IntSupplier queued) {
     requests = Counter.builder().name("textspark_http_requests_total")
         .help("HTTP requests answered, by path and status code (errors are the 4xx and 5xx codes)")
         .labelNames("path", "status").register(registry);
@@ -48,9 +52,9 @@ public final class ServeMetrics {
         .help("Texts waiting in the queue for an inference thread")
         .callback(cb -> cb.call(queued.getAsInt())).register(registry);
     Info info = Info.builder().name("textspark_model_info")
-        .help("The model being served and the textspark version serving it")
-        .labelNames("model", "labels", "max_length", "device", "version").register(registry);
-    info.setLabelValues(model, String.join(",", labels), Integer.toString(maxLength), device, version());
+        .help("The model being served, the engine running it and the textspark version serving it")
+        .labelNames("model", "labels", "max_length", "device", "engine", "version").register(registry);
+    info.setLabelValues(model, String.join(",", labels), Integer.toString(maxLength), device, engine, version());
   }
 
   /** The textspark version from the jar's manifest, or {@code dev} when run from classes. */

@@ -155,7 +155,7 @@ class PredictorTest {
   void closingReleasesTheScorersAndTheModelItBuiltAndRefusesLaterCalls() {
     Predictor predictor = load(16, 3);
     predictor.predict(TEXTS);
-    NDArray weight = predictor.model().classifier().parameters().values().iterator().next();
+    NDArray weight = ((ScoringModel) predictor.model()).classifier().parameters().values().iterator().next();
     assertFalse(weight.isReleased());
     predictor.close();
     assertTrue(weight.isReleased(), "the model the predictor built is freed");
@@ -175,7 +175,7 @@ class PredictorTest {
         () -> Predictor.open(bundle.key(), () -> bundle, settings));
     assertTrue(unresolved.getMessage().contains("resolved on the driver"), unresolved.getMessage());
 
-    InferenceSettings resolvedSettings = settings.withMaxLength(16);
+    InferenceSettings resolvedSettings = settings.withMaxLength(16).withEngine(resolved.engine());
     Predictor first = Predictor.open(bundle.key(), () -> bundle, resolvedSettings);
     Prediction[] expected;
     try (Predictor local = load(16, 3)) {
@@ -191,7 +191,7 @@ class PredictorTest {
         assertArrayEquals(expected[i].probabilities(), p[i].probabilities(), 0.0, TEXTS.get(i));
       }
     }
-    assertFalse(first.model().classifier().parameters().values().iterator().next().isReleased(),
+    assertFalse(((ScoringModel) first.model()).classifier().parameters().values().iterator().next().isReleased(),
         "the shared model stays loaded for the next partition");
   }
 

@@ -331,8 +331,8 @@ class PredictionServerTest {
       assertEquals(6.0, sample(m, "textspark_texts_total"));
       assertEquals(8.0, sample(m, "textspark_batch_size_texts_sum"), "the 6 texts and a warm-up per inference thread");
       assertEquals(0.0, sample(m, "textspark_queue_texts"));
-      assertTrue(m.contains("textspark_model_info{device=\"cpu()\",labels=\"unacceptable,acceptable\","
-          + "max_length=\"32\""), m);
+      assertTrue(m.contains("textspark_model_info{device=\"cpu()\",engine=\"pytorch\","
+          + "labels=\"unacceptable,acceptable\",max_length=\"32\""), m);
       assertTrue(m.contains("# TYPE textspark_batch_size_texts histogram"), m);
     }
   }
