@@ -30,13 +30,18 @@ public record EncoderDims(int hiddenSize, int numHiddenLayers, int numAttentionH
 
   /** The BERT-style keys of {@code c}, validated; {@code typeVocabDefault} is the family's default. */
   public static EncoderDims of(HfConfig c, int typeVocabDefault) {
+    return of(c, typeVocabDefault, 1e-12);
+  }
+
+  /** The BERT-style keys of {@code c}, validated, with the family's defaults of two keys. */
+  public static EncoderDims of(HfConfig c, int typeVocabDefault, double layerNormEpsDefault) {
     int hidden = c.integer("hidden_size", 768);
     double hiddenDropout = c.number("hidden_dropout_prob", 0.1);
     EncoderDims d = new EncoderDims(hidden, c.integer("num_hidden_layers", 12), c.integer("num_attention_heads", 12),
         c.integer("intermediate_size", 3072), c.string("hidden_act", "gelu"), hiddenDropout,
         c.number("attention_probs_dropout_prob", 0.1), c.number("classifier_dropout", hiddenDropout),
         c.integer("max_position_embeddings", c.spec().maxPositionsDefault()), c.integer("type_vocab_size", typeVocabDefault), c.integer("vocab_size", 30522),
-        c.integer("embedding_size", hidden), c.number("layer_norm_eps", 1e-12), c.padTokenId(),
+        c.integer("embedding_size", hidden), c.number("layer_norm_eps", layerNormEpsDefault), c.padTokenId(),
         c.number("initializer_range", 0.02));
     d.validate(c.source());
     return d;
@@ -76,6 +81,6 @@ public record EncoderDims(int hiddenSize, int numHiddenLayers, int numAttentionH
 
   /** The settings of a post-LN layer of these dimensions. */
   public EncoderLayer.Settings layerSettings() {
-    return new EncoderLayer.Settings(numAttentionHeads, layerNormEps, hiddenAct, hiddenDropout, attentionDropout);
+    return new EncoderLayer.Settings(numAttentionHeads, layerNormEps, hiddenAct, hiddenDropout, attentionDropout, true);
   }
 }

@@ -69,8 +69,11 @@ public record EncoderLayer(
    * @param activation feed-forward activation ({@link EncoderOps#activation})
    * @param hiddenDropout dropout after the attention output and the feed-forward block
    * @param attentionDropout dropout on attention probabilities
+   * @param dropoutAfterAttention whether {@code hiddenDropout} also follows the attention output
+   *     projection (BERT: yes; DistilBERT: no)
    */
-  public record Settings(int heads, double eps, String activation, double hiddenDropout, double attentionDropout) {}
+  public record Settings(int heads, double eps, String activation, double hiddenDropout, double attentionDropout,
+      boolean dropoutAfterAttention) {}
 
   /** Adds the shapes of the layer at {@code prefix} (ending in a dot) to {@code shapes}, in parameter order. */
   public static void addShapes(Map<String, long[]> shapes, String prefix, Names names, long hidden, long inner) {
@@ -129,7 +132,10 @@ public record EncoderLayer(
       }
       NDArray probs = dropout(scores.softmax(-1), s.attentionDropout(), training);
       NDArray context = probs.matMul(value).transpose(0, 2, 1, 3).reshape(batch, tokens, hidden);
-      NDArray attended = dropout(linear(context, attentionOutWeight, attentionOutBias), s.hiddenDropout(), training);
+      NDArray attended = linear(context, attentionOutWeight, attentionOutBias);
+      if (s.dropoutAfterAttention()) {
+        attended = dropout(attended, s.hiddenDropout(), training);
+      }
       NDArray afterAttention = layerNorm(attended.add(input), attentionNormWeight, attentionNormBias, s.eps());
       NDArray intermediate = activation(linear(afterAttention, intermediateWeight, intermediateBias), s.activation());
       NDArray output = dropout(linear(intermediate, outputWeight, outputBias), s.hiddenDropout(), training);

@@ -15,7 +15,9 @@ import java.util.Objects;
  * ClassifierConfig}; each validates the keys it uses when it parses the file.
  */
 public final class HfConfig implements ClassifierConfig {
-  private static final List<String> LABEL_KEYS = List.of("id2label", "label2id", "num_labels");
+  /** Keys {@link #toJson()} writes itself: read from the file, they would make a reloaded config differ. */
+  private static final List<String> WRITTEN_KEYS =
+      List.of("id2label", "label2id", "num_labels", "architectures", "problem_type");
 
   /**
    * What differs between families in the generic keys.
@@ -63,7 +65,7 @@ public final class HfConfig implements ClassifierConfig {
     }
     List<String> labels = ConfigJson.labels(o, source);
     JsonObject kept = o.deepCopy();
-    LABEL_KEYS.forEach(kept::remove);
+    WRITTEN_KEYS.forEach(kept::remove);
     return new HfConfig(spec, kept, labels, source);
   }
 

@@ -64,7 +64,7 @@ public final class BertClassifier extends EncoderClassifier {
       layers[i] = EncoderLayer.of(parameters, "bert.encoder.layer." + i + ".", EncoderLayer.Names.BERT);
     }
     settings = new EncoderLayer.Settings(config.numAttentionHeads(), config.layerNormEps(), config.hiddenAct(),
-        config.hiddenDropoutProb(), config.attentionProbsDropoutProb());
+        config.hiddenDropoutProb(), config.attentionProbsDropoutProb(), true);
     poolerWeight = parameters.get("bert.pooler.dense.weight");
     poolerBias = parameters.get("bert.pooler.dense.bias");
     classifierWeight = parameters.get("classifier.weight");
