@@ -2,7 +2,6 @@ package io.textspark.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -301,10 +300,5 @@ class FamiliesTest {
       int[] pieces = unigram.encode("the cat").ids();
       assertArrayEquals(new int[] {1, 5, 6, 2}, pieces, "[CLS] ▁the ▁cat [SEP]");
     }
-  }
-
-  @Test
-  void tokenizedRowsUseThePadIdOfTheModel() {
-    assertFalse(TinyFamilies.parsed("roberta", "{}").padTokenId() == 0);
   }
 }
