@@ -2,6 +2,7 @@ package io.textspark.model;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import io.textspark.TextSparkException;
 import java.util.HashSet;
@@ -69,6 +70,18 @@ public final class HfConfig implements ClassifierConfig {
     return new HfConfig(spec, kept, labels, source);
   }
 
+  /**
+   * {@code config} as the {@code HfConfig} of family {@code spec}; refuses a config another family
+   * parsed, which would be a programming error (the registry chooses the family by {@code model_type}).
+   */
+  public static HfConfig of(ClassifierConfig config, Spec spec) {
+    if (!(config instanceof HfConfig c) || !c.spec.equals(spec)) {
+      throw new IllegalArgumentException("the " + spec.modelType() + " family cannot build a model of model_type \""
+          + config.modelType() + "\".");
+    }
+    return c;
+  }
+
   /** The family's generic description. */
   public Spec spec() {
     return spec;
@@ -105,7 +118,7 @@ public final class HfConfig implements ClassifierConfig {
   }
 
   /** The raw value of {@code key}, or null; a copy, so this config stays unchanged. */
-  public com.google.gson.JsonElement raw(String key) {
+  public JsonElement raw(String key) {
     return has(key) ? json.get(key).deepCopy() : null;
   }
 

@@ -202,8 +202,9 @@ public final class DebertaV2Classifier extends EncoderClassifier {
     }
     int mid = buckets / 2;
     NDArray inside = rel.lt(mid).logicalAnd(rel.gt(-mid));
-    NDArray absPos = NDArrays.where(inside, scope.full(rel.getShape(), (long) (mid - 1)), rel.abs());
-    NDArray ratio = absPos.toType(DataType.FLOAT32, false).div(scope.create((float) mid));
+    NDArray absPos = NDArrays.where(inside, scope.full(rel.getShape(), (float) (mid - 1)),
+        rel.abs().toType(DataType.FLOAT32, false));
+    NDArray ratio = absPos.div(scope.create((float) mid));
     NDArray denominator = scope.create((float) ((maxPosition - 1) / (double) mid)).log();
     NDArray logPos = ratio.log().div(denominator).mul(scope.create((float) (mid - 1))).ceil()
         .add(scope.create((float) mid));

@@ -34,7 +34,7 @@ public final class DebertaV2Family implements ModelFamily {
   @Override
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
-    return DebertaV2Classifier.load(parent, (HfConfig) config, weights, seed);
+    return DebertaV2Classifier.load(parent, HfConfig.of(config, SPEC), weights, seed);
   }
 
   @Override

@@ -33,7 +33,7 @@ public final class DistilBertFamily implements ModelFamily {
   @Override
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
-    return DistilBertClassifier.load(parent, (HfConfig) config, weights, seed);
+    return DistilBertClassifier.load(parent, HfConfig.of(config, SPEC), weights, seed);
   }
 
   @Override

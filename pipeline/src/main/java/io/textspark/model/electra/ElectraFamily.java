@@ -35,7 +35,7 @@ public final class ElectraFamily implements ModelFamily {
   @Override
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
-    return ElectraClassifier.load(parent, (HfConfig) config, weights, seed);
+    return ElectraClassifier.load(parent, HfConfig.of(config, SPEC), weights, seed);
   }
 
   @Override
