@@ -51,7 +51,7 @@ class FamiliesTest {
     List<long[]> rows = new ArrayList<>();
     try (BertTokenizer tokenizer = BertTokenizer.fromJson(model.tokenizerJson(), 30)) {
       for (String text : List.of(TEXTS_SAMPLE, "a dog ran.", "the students sent a book on the mat, a cat read it.",
-          "is")) {
+          "is", "the cat sat on the mat the dog ran on the mat a cat read a book the students sent the book to a cat")) {
         int[] ids = tokenizer.encode(text).ids();
         long[] wide = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {
@@ -154,6 +154,7 @@ class FamiliesTest {
           + " \"max_relative_positions\": 6, \"position_biased_input\": true, \"type_vocab_size\": 2,"
           + " \"embedding_size\": 16, \"norm_rel_ebd\": \"none\"}",
       "deberta-v2;{\"pos_att_type\": [\"c2p\"], \"share_att_key\": false}",
+      "deberta-v2;{\"position_buckets\": 16, \"max_relative_positions\": 24, \"pos_att_type\": [\"p2c\"]}",
       "deberta-v2;{\"relative_attention\": false, \"pos_att_type\": null, \"position_biased_input\": true}"})
   void logitsMatchThePlainPyTorchImplementation(String family, String overrides) throws Exception {
     Path folder = TinyFamilies.write(tmp.resolve("m"), family, overrides, 5, true);
