@@ -77,12 +77,15 @@ public final class DebertaV2Classifier extends EncoderClassifier {
         shapes.put(a + "self." + proj + ".weight", new long[] {h, h});
         shapes.put(a + "self." + proj + ".bias", new long[] {h});
       }
-      if (d.relativeAttention() && !d.shareAttKey()) {
-        for (String proj : d.c2p() && d.p2c() ? List.of("pos_key_proj", "pos_query_proj")
-            : d.c2p() ? List.of("pos_key_proj") : d.p2c() ? List.of("pos_query_proj") : List.<String>of()) {
-          shapes.put(a + "self." + proj + ".weight", new long[] {h, h});
-          shapes.put(a + "self." + proj + ".bias", new long[] {h});
-        }
+      // Without share_att_key, each position attention type projects the positions with its own layer.
+      boolean own = d.relativeAttention() && !d.shareAttKey();
+      if (own && d.c2p()) {
+        shapes.put(a + "self.pos_key_proj.weight", new long[] {h, h});
+        shapes.put(a + "self.pos_key_proj.bias", new long[] {h});
+      }
+      if (own && d.p2c()) {
+        shapes.put(a + "self.pos_query_proj.weight", new long[] {h, h});
+        shapes.put(a + "self.pos_query_proj.bias", new long[] {h});
       }
       String l2 = PREFIX + "encoder.layer." + l + ".";
       shapes.put(a + "output.dense.weight", new long[] {h, h});
