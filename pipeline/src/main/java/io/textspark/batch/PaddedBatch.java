@@ -11,7 +11,7 @@ import ai.djl.ndarray.types.Shape;
  * arrays, not copies, because a training step reads them once and copying would double the work.
  */
 public final class PaddedBatch {
-  /** BERT's [PAD] id, used when no other pad id is given. */
+  /** BERT's [PAD] id, used when no other pad id is given; models pass their {@code pad_token_id}. */
   public static final int DEFAULT_PAD_ID = 0;
 
   private final int batchSize;

@@ -31,7 +31,7 @@ public final class Evaluator {
     JniUtils.setGradMode(false);
     try {
       for (int[] positions : BatchPlan.sequential(examples, batchSize, true)) {
-        PaddedBatch batch = PaddedBatch.of(examples, positions);
+        PaddedBatch batch = PaddedBatch.of(examples, positions, model.config().padTokenId());
         try (NDManager step = manager.newSubManager()) {
           NDArray logits = model.logits(batch.inputIdsArray(step), batch.attentionMaskArray(step), false);
           NDArray logProbs = logits.logSoftmax(1);

@@ -6,6 +6,10 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.model.bert.BertFamily;
+import io.textspark.model.debertav2.DebertaV2Family;
+import io.textspark.model.distilbert.DistilBertFamily;
+import io.textspark.model.electra.ElectraFamily;
+import io.textspark.model.roberta.RobertaFamily;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +23,11 @@ import java.util.Optional;
 public final class ModelFamilies {
   /** Every supported family, one line each. */
   private static final List<ModelFamily> FAMILIES = List.of(
-      new BertFamily());
+      new BertFamily(),
+      new RobertaFamily(),
+      new DistilBertFamily(),
+      new ElectraFamily(),
+      new DebertaV2Family());
 
   /**
    * The {@code model_type} assumed when {@code config.json} has none: textspark has always read such

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One family of Hugging Face sequence classifiers (BERT, and later RoBERTa, DistilBERT...): the
+ * One family of Hugging Face sequence classifiers (BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa-v2): the
  * {@code model_type} names it answers to, how it reads a {@code config.json}, how it builds a
  * {@link TextClassifier} from safetensors weights, and which tensors make a trained head. A family
  * lives in its own package under {@code io.textspark.model} and is listed in {@link ModelFamilies}.

@@ -8,8 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * A Hugging Face tokenizer (DJL's binding of the Rust library) that returns unpadded token ids with
- * [CLS] and [SEP], truncated to a maximum length. The tokenizer file's own padding and truncation
+ * A Hugging Face tokenizer (DJL's binding of the Rust library: WordPiece, byte-level BPE, Unigram)
+ * that returns unpadded token ids with the family's special tokens ([CLS] ... [SEP] for BERT,
+ * {@code <s> ... </s>} for RoBERTa, as the file's post-processor says), truncated to a maximum
+ * length. No token type ids: families that use them make type 0 themselves. The tokenizer file's own padding and truncation
  * settings are switched off: padding happens per batch at training time, and truncation is done
  * here so that truncated rows can be counted.
  */
@@ -54,7 +56,7 @@ public final class BertTokenizer implements AutoCloseable {
     return maxLength;
   }
 
-  /** Token ids of {@code text}: [CLS] tokens [SEP], the tokens cut so the whole fits {@link #maxLength}. */
+  /** Token ids of {@code text} with the special tokens, the tokens cut so the whole fits {@link #maxLength}. */
   public Encoded encode(String text) {
     Encoding enc = tokenizer.encode(text);
     long[] ids = enc.getIds();
@@ -62,7 +64,7 @@ public final class BertTokenizer implements AutoCloseable {
       return new Encoded(toInts(ids, ids.length), false);
     }
     int[] out = toInts(ids, maxLength);
-    out[maxLength - 1] = (int) ids[ids.length - 1]; // keep [SEP] after the cut, as Hugging Face does
+    out[maxLength - 1] = (int) ids[ids.length - 1]; // keep [SEP] (</s>) after the cut, as Hugging Face does
     return new Encoded(out, true);
   }
 

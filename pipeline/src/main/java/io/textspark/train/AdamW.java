@@ -104,12 +104,14 @@ public final class AdamW implements AutoCloseable {
   }
 
   /**
-   * Whether weight decay applies to the named parameter: not to biases and LayerNorm weights, as
+   * Whether weight decay applies to the named parameter: not to biases and layer norm weights, as
    * in the BERT recipe, because decaying an offset or a normalisation gain toward zero does not
-   * regularise the model but shifts or shrinks its activations.
+   * regularise the model but shifts or shrinks its activations. Layer norms are recognised by
+   * name in every family's spelling: {@code LayerNorm} (BERT, RoBERTa, ELECTRA, DeBERTa) and
+   * {@code layer_norm} (DistilBERT's {@code sa_layer_norm}, {@code output_layer_norm}).
    */
   public static boolean decays(String name) {
-    return !name.endsWith(".bias") && !name.contains("LayerNorm");
+    return !name.endsWith(".bias") && !name.contains("LayerNorm") && !name.contains("layer_norm");
   }
 
   /** Number of steps taken, including those taken before a {@link #load} from a checkpoint. */

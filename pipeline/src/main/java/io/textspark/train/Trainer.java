@@ -379,7 +379,7 @@ public final class Trainer {
           continue; // a global batch smaller than workers x accumulate leaves some micro-batches empty
         }
         Engine.getInstance().setRandomSeed(dropoutSeed(cfg.seed(), globalStep, j, collective.rank()));
-        PaddedBatch batch = PaddedBatch.of(train, micro.get(j));
+        PaddedBatch batch = PaddedBatch.of(train, micro.get(j), modelConfig.padTokenId());
         // Not DJL's GradientCollector: it allows one open collector per JVM, and the workers that
         // share an executor (or a local-mode run) train at the same time. Grad mode is per thread.
         boolean gradMode = JniUtils.isGradMode();

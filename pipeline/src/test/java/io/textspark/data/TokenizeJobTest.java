@@ -150,7 +150,7 @@ class TokenizeJobTest {
     TextSparkException e = assertThrows(TextSparkException.class,
         () -> TokenizeJob.run(spark, config(root, "model.name=" + model)));
     assertTrue(e.getMessage().contains("model " + model + " has model_type \"gpt2\", which textspark does not"
-        + " support; supported: bert."), e.getMessage());
+        + " support; supported: bert, roberta, distilbert, electra, deberta-v2."), e.getMessage());
     assertEquals(List.of("raw"), Files2.tree(root).stream().filter(p -> !p.contains("/")).toList());
   }
 

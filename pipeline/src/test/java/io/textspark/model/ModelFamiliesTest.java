@@ -29,7 +29,7 @@ class ModelFamiliesTest {
 
   @Test
   void bertModelTypeIsReadAndBuiltByTheBertFamily() {
-    assertEquals(List.of("bert"), ModelFamilies.supportedModelTypes());
+    assertEquals(List.of("bert", "roberta", "distilbert", "electra", "deberta-v2"), ModelFamilies.supportedModelTypes());
     assertInstanceOf(BertFamily.class, ModelFamilies.forModelType("bert", "m"));
 
     ClassifierConfig parsed = ModelFamilies.parseConfig(TinyBert.CONFIG.toJson(), "tiny", "tiny/config.json");
@@ -54,16 +54,29 @@ class ModelFamiliesTest {
   }
 
   @Test
+  void everyFamilyIsChosenByItsModelType() {
+    for (String type : List.of("roberta", "distilbert", "electra", "deberta-v2")) {
+      ClassifierConfig parsed = ModelFamilies.parseConfig("{\"model_type\": \"" + type + "\"}", "m", "m/config.json");
+      assertEquals(type, parsed.modelType());
+      assertEquals(List.of(type), ModelFamilies.of(parsed).modelTypes());
+      assertEquals(4, ModelFamilies.of(parsed).trainedHeadTensors().size(), type + ": a dense and an output layer");
+      assertTrue(!ModelFamilies.of(parsed).exportsOnnx(), "ONNX export stays BERT's");
+    }
+    assertEquals(List.of("bert"), ModelFamilies.onnxModelTypes());
+  }
+
+  @Test
   void anUnsupportedModelTypeIsRefusedNamingTheModelAndTheSupportedFamilies() {
     TextSparkException e = assertThrows(TextSparkException.class,
         () -> ModelFamilies.parseConfig("{\"model_type\": \"gpt2\", \"n_embd\": 768}", "openai-community/gpt2",
             "openai-community/gpt2/config.json"));
     assertTrue(e.getMessage().startsWith("model openai-community/gpt2 has model_type \"gpt2\", which textspark does"
-        + " not support; supported: bert. "), e.getMessage());
+        + " not support; supported: bert, roberta, distilbert, electra, deberta-v2. "), e.getMessage());
 
     TextSparkException notString = assertThrows(TextSparkException.class,
         () -> ModelFamilies.parseConfig("{\"model_type\": 7}", "m", "m/config.json"));
-    assertTrue(notString.getMessage().contains("m/config.json: model_type = 7 is not a string; allowed: one of bert"),
+    assertTrue(notString.getMessage().contains("m/config.json: model_type = 7 is not a string; allowed: one of bert,"
+        + " roberta, distilbert, electra, deberta-v2."),
         notString.getMessage());
     TextSparkException notJson = assertThrows(TextSparkException.class,
         () -> ModelFamilies.parseConfig("[1, 2]", "m", "m/config.json"));
@@ -76,7 +89,7 @@ class ModelFamiliesTest {
     TextSparkException e = assertThrows(TextSparkException.class,
         () -> PretrainedModel.load(folder.toString(), NO_HUB, new Configuration()));
     assertTrue(e.getMessage().startsWith("model " + folder + " has model_type \"gpt2\", which textspark does not"
-        + " support; supported: bert."), e.getMessage());
+        + " support; supported: bert, roberta, distilbert, electra, deberta-v2."), e.getMessage());
 
     // Without weights the refusal is the same: the family is checked first, so a Hub model is not downloaded.
     Files.delete(folder.resolve(CheckpointLayout.WEIGHTS));

@@ -204,6 +204,11 @@ class AdamWTest {
     assertFalse(AdamW.decays("classifier.bias"));
     assertFalse(AdamW.decays("bert.embeddings.LayerNorm.weight"));
     assertFalse(AdamW.decays("bert.encoder.layer.11.attention.output.LayerNorm.bias"));
+    assertFalse(AdamW.decays("distilbert.transformer.layer.0.sa_layer_norm.weight"));
+    assertFalse(AdamW.decays("distilbert.transformer.layer.5.output_layer_norm.weight"));
+    assertFalse(AdamW.decays("deberta.encoder.LayerNorm.weight"));
+    assertTrue(AdamW.decays("distilbert.transformer.layer.0.ffn.lin1.weight"));
+    assertTrue(AdamW.decays("deberta.encoder.rel_embeddings.weight"));
   }
 
   @Test

@@ -9,11 +9,8 @@ import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.model.ClassifierConfig;
 import io.textspark.model.ConfigJson;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * The architecture of a BERT classifier, as read from a Hugging Face {@code config.json}. Keys
@@ -59,7 +56,7 @@ public record BertConfig(
   public static final String MODEL_TYPE = "bert";
 
   /** The labels used when the config names none: the CoLA acceptability classes. */
-  public static final List<String> DEFAULT_LABELS = List.of("unacceptable", "acceptable");
+  public static final List<String> DEFAULT_LABELS = ConfigJson.DEFAULT_LABELS;
 
   /** Validates every field; messages name the config.json key, its value and what is allowed. */
   public BertConfig {
@@ -267,69 +264,11 @@ public record BertConfig(
   }
 
   private static List<String> labels(JsonObject o, String source) {
-    int numLabels = o.has("num_labels") ? ConfigJson.integer(o, "num_labels", 2, source) : -1;
-    if (o.has("id2label") && o.get("id2label").isJsonObject()) {
-      Map<Integer, String> byId = new TreeMap<>();
-      for (Map.Entry<String, JsonElement> e : o.getAsJsonObject("id2label").entrySet()) {
-        try {
-          byId.put(Integer.parseInt(e.getKey()), e.getValue().getAsString());
-        } catch (NumberFormatException | IllegalStateException | UnsupportedOperationException ex) {
-          throw new TextSparkException(
-              source
-                  + ": id2label entry \""
-                  + e.getKey()
-                  + "\" is invalid; allowed: string keys 0..n-1 mapping to label names.",
-              ex);
-        }
-      }
-      List<String> result = new ArrayList<>(byId.values());
-      for (int i = 0; i < result.size(); i++) {
-        if (!byId.containsKey(i)) {
-          throw new TextSparkException(
-              source
-                  + ": id2label keys "
-                  + byId.keySet()
-                  + " are invalid; allowed: exactly 0.."
-                  + (byId.size() - 1)
-                  + ".");
-        }
-      }
-      if (numLabels >= 0 && numLabels != result.size()) {
-        throw new TextSparkException(
-            source
-                + ": num_labels = "
-                + numLabels
-                + " disagrees with id2label, which has "
-                + result.size()
-                + " entries; allowed: num_labels equal to the size of id2label.");
-      }
-      return result;
-    }
-    if (numLabels < 0 || numLabels == DEFAULT_LABELS.size()) {
-      return DEFAULT_LABELS;
-    }
-    if (numLabels < 1) {
-      throw new TextSparkException(
-          source + ": num_labels = " + numLabels + " is invalid; allowed: >= 1.");
-    }
-    List<String> generated = new ArrayList<>();
-    for (int i = 0; i < numLabels; i++) {
-      generated.add("LABEL_" + i);
-    }
-    return generated;
+    return ConfigJson.labels(o, source);
   }
 
-
   private static String string(JsonObject o, String key, String fallback, String source) {
-    if (!o.has(key) || o.get(key).isJsonNull()) {
-      return fallback;
-    }
-    JsonElement value = o.get(key);
-    if (!value.isJsonPrimitive() || !value.getAsJsonPrimitive().isString()) {
-      throw new TextSparkException(
-          source + ": " + key + " = " + value + " is not a string; allowed: a string.");
-    }
-    return value.getAsString();
+    return ConfigJson.string(o, key, fallback, source);
   }
 
   private static void positive(String key, int value) {
