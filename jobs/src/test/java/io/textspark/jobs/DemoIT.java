@@ -28,7 +28,7 @@ class DemoIT {
     for (int stage = 1; stage <= 7; stage++) {
       assertTrue(out.contains("demo [" + stage + "/7]"), "stage " + stage + " missing:\n" + out);
     }
-    assertTrue(out.contains("export: wrote") && out.contains("(int8, opset 17)"), out);
+    assertTrue(out.contains("export: wrote") && out.contains("(int8, per-token activations, opset 17)"), out);
     java.util.regex.Matcher same = java.util.regex.Pattern
         .compile("the int8 export predicts what the checkpoint did on (\\d+) of 20 sample rows").matcher(out);
     assertTrue(same.find(), out);

@@ -51,7 +51,7 @@ class ExportCliTest {
     Run int8 = run("export", "--model", checkpoint.toString(), "--output", tmp.resolve("int8").toString(),
         "--quantize", "int8");
     assertEquals(0, int8.code(), int8.err());
-    assertTrue(int8.out().contains("(int8, opset 17)"), int8.out());
+    assertTrue(int8.out().contains("(int8, per-token activations, opset 17)"), int8.out());
     assertTrue(Files.isRegularFile(tmp.resolve("int8/model.onnx")));
   }
 

@@ -13,6 +13,7 @@ import io.textspark.config.ScoreConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.export.ExportJob;
 import io.textspark.export.OnnxExport;
+import io.textspark.onnx.Int8Quantizer;
 import io.textspark.fs.Download;
 import io.textspark.metrics.ClassificationMetrics;
 import io.textspark.data.DataLayout;
@@ -137,7 +138,8 @@ public final class ScoreBenchmark {
       Path folder = new Path(work, int8 ? "export-int8" : "export-fp32");
       // int8 takes export.reduce_range, so the benchmark measures the export a user would make here.
       OnnxExport.Options options = new OnnxExport.Options(int8 ? OnnxExport.Quantization.INT8
-          : OnnxExport.Quantization.NONE, int8 && config.export().reduceRange(), true, false);
+          : OnnxExport.Quantization.NONE, int8 && config.export().reduceRange(),
+          Int8Quantizer.Activations.parse(config.export().int8Activations(), "export.int8_activations"), true, false);
       OnnxExport.Report exported = ExportJob.export(reference, config.model(), folder, options,
           spark.sparkContext().hadoopConfiguration());
       out.printf(Locale.ROOT, "bench-score: exported %s to %s (%s, %s)%n", reference, exported.output(),

@@ -12,6 +12,7 @@ import io.textspark.fs.Download;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.inference.ResolvedModel;
 import io.textspark.model.ModelFiles;
+import io.textspark.onnx.Int8Quantizer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -43,7 +44,8 @@ public final class ExportJob {
     Configuration conf = config.hadoop().applyTo(new Configuration());
     Path target = HadoopPaths.qualify(new Path(e.output()), conf);
     OnnxExport.Options options = new OnnxExport.Options(OnnxExport.Quantization.parse(e.quantize(), "export.quantize"),
-        e.reduceRange(), e.overwrite(), e.verify());
+        e.reduceRange(), Int8Quantizer.Activations.parse(e.int8Activations(), "export.int8_activations"), e.overwrite(),
+        e.verify());
     String reference = DefaultModel.reference(e.model(), config.train(), conf);
     long started = System.nanoTime();
     OnnxExport.Report report = export(reference, config.model(), target, options, conf);
@@ -103,7 +105,8 @@ public final class ExportJob {
   private static void print(OnnxExport.Report r, OnnxExport.Options options, double seconds, PrintStream out) {
     out.printf(Locale.ROOT, "export: wrote %s (%s, opset %d) from %s in %.1f s%n", r.output(),
         options.quantization() == OnnxExport.Quantization.INT8
-            ? "int8" + (options.reduceRange() ? ", 7-bit weights" : "") : "fp32",
+            ? "int8, " + options.activations().label() + " activations" + (options.reduceRange() ? ", 7-bit weights" : "")
+            : "fp32",
         r.marker().get("opset").getAsInt(), r.marker().get("source").getAsString(), seconds);
     if (options.quantization() == OnnxExport.Quantization.INT8) {
       out.printf(Locale.ROOT, "export: %s %s, %.1f%% of the fp32 graph's %s%n", OnnxExport.MODEL,

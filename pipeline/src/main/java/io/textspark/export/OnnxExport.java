@@ -75,20 +75,27 @@ public final class OnnxExport {
    * @param quantization fp32 or int8 weights
    * @param reduceRange with int8, quantize weights to 7 bits (-64..63), so that u8 x s8 products
    *     cannot saturate on x86 CPUs without VNNI (AVX2, AVX-512 before Cascade Lake)
+   * @param activations with int8, one activation scale per token or one per tensor
    * @param overwrite replace an existing output folder
    * @param verify before writing, run the graph in ONNX Runtime on {@link ExportCheck#SENTENCES}
    *     and refuse an fp32 graph whose logits differ from textspark's by more than {@value
    *     #VERIFY_TOLERANCE}
    */
-  public record Options(Quantization quantization, boolean reduceRange, boolean overwrite, boolean verify) {
+  public record Options(Quantization quantization, boolean reduceRange, Int8Quantizer.Activations activations,
+      boolean overwrite, boolean verify) {
     /** fp32, not overwriting, verified. */
     public static Options fp32() {
-      return new Options(Quantization.NONE, false, false, true);
+      return new Options(Quantization.NONE, false, Int8Quantizer.Activations.PER_TOKEN, false, true);
     }
 
-    /** int8 with 8-bit weights, not overwriting, verified. */
+    /** int8 with 8-bit weights and per-token activation scales, not overwriting, verified. */
     public static Options int8() {
-      return new Options(Quantization.INT8, false, false, true);
+      return new Options(Quantization.INT8, false, Int8Quantizer.Activations.PER_TOKEN, false, true);
+    }
+
+    /** These options, replacing an existing output when {@code overwrite}. */
+    public Options withOverwrite(boolean overwrite) {
+      return new Options(quantization, reduceRange, activations, overwrite, verify);
     }
   }
 
@@ -124,9 +131,8 @@ public final class OnnxExport {
   }
 
   /** {@code fp32} (a model of {@link #model(PretrainedModel)}) with int8 weights; see {@link Int8Quantizer}. */
-  public static Onnx.ModelProto quantize(Onnx.ModelProto fp32, PretrainedModel model, boolean reduceRange) {
-    return wrap(Int8Quantizer.quantize(fp32.getGraph(), new Int8Quantizer.Options(reduceRange, Int8Quantizer.Activations.PER_TOKEN)), model,
-        Quantization.INT8);
+  public static Onnx.ModelProto quantize(Onnx.ModelProto fp32, PretrainedModel model, Int8Quantizer.Options options) {
+    return wrap(Int8Quantizer.quantize(fp32.getGraph(), options), model, Quantization.INT8);
   }
 
   private static Onnx.ModelProto wrap(Onnx.GraphProto graph, PretrainedModel model, Quantization quantization) {
@@ -160,7 +166,7 @@ public final class OnnxExport {
     ExportCheck.Result fp32Check = null;
     ExportCheck.Result int8Check = null;
     if (options.quantization() == Quantization.INT8) {
-      onnx = quantize(fp32, pretrained, options.reduceRange());
+      onnx = quantize(fp32, pretrained, new Int8Quantizer.Options(options.reduceRange(), options.activations()));
     }
     if (options.verify()) {
       try (ExportCheck check = ExportCheck.of(pretrained, model.maxLength())) {
@@ -217,6 +223,7 @@ public final class OnnxExport {
     m.addProperty("quantization", options.quantization().label());
     if (options.quantization() == Quantization.INT8) {
       m.addProperty("weight_bits", options.reduceRange() ? 7 : 8);
+      m.addProperty("activation_scales", options.activations().label());
     }
     JsonArray inputs = new JsonArray();
     for (ValueInfoProto v : onnx.getGraph().getInputList()) {

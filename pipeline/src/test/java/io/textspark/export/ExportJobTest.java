@@ -60,7 +60,7 @@ class ExportJobTest {
   void int8PrintsItsSizeAgainstFp32AndItsAgreement() {
     Path out = tmp.resolve("int8");
     String printed = run("export.model=" + checkpoint, "export.output=" + out, "export.quantize=int8");
-    assertTrue(printed.contains("int8, opset 17"), printed);
+    assertTrue(printed.contains("int8, per-token activations, opset 17"), printed);
     assertTrue(printed.matches("(?s).*model\\.onnx \\S+ \\S+, \\d+\\.\\d% of the fp32 graph's.*"), printed);
     assertTrue(printed.contains("same prediction on"), printed);
   }

@@ -13,6 +13,7 @@ import io.textspark.fs.StagedOutput;
 import io.textspark.inference.ResolvedModel;
 import io.textspark.inference.ScoringModel;
 import io.textspark.model.bert.BertConfig;
+import io.textspark.onnx.Int8Quantizer;
 import io.textspark.testing.Shared;
 import io.textspark.testing.TinyModel;
 import java.nio.file.Files;
@@ -38,6 +39,7 @@ class OnnxExportTest {
   private static ScoringModel pytorch;
   private static OnnxExport.Report fp32;
   private static OnnxExport.Report int8;
+  private static OnnxExport.Report int8PerTensor;
 
   @BeforeAll
   static void export() {
@@ -49,6 +51,9 @@ class OnnxExportTest {
         OnnxExport.Options.fp32(), conf);
     int8 = ExportJob.export(checkpoint.toString(), TextSparkConfig.withOverrides().model(), hadoop(dir.resolve("int8")),
         OnnxExport.Options.int8(), conf);
+    int8PerTensor = ExportJob.export(checkpoint.toString(), TextSparkConfig.withOverrides().model(),
+        hadoop(dir.resolve("int8-per-tensor")), new OnnxExport.Options(OnnxExport.Quantization.INT8, false,
+            Int8Quantizer.Activations.PER_TENSOR, false, true), conf);
   }
 
   @AfterAll
@@ -138,16 +143,23 @@ class OnnxExportTest {
     assertEquals(fp32Bytes, int8.fp32Bytes());
     assertTrue(int8Bytes <= 0.30 * fp32Bytes, int8Bytes + " bytes against fp32's " + fp32Bytes);
     assertEquals(ExportCheck.SENTENCES.size(), int8.int8Check().sameArgmax(), int8.int8Check().toString());
+    assertEquals(ExportCheck.SENTENCES.size(), int8PerTensor.int8Check().sameArgmax(),
+        int8PerTensor.int8Check().toString());
+    assertEquals("per-token", int8.marker().get("activation_scales").getAsString());
+    assertEquals("per-tensor", int8PerTensor.marker().get("activation_scales").getAsString());
   }
 
   @Test
   void onnxRuntimeFusesLayerNormsAndGeluAndRunsInt8MatMulsAsIntegerKernels() throws Exception {
     Path fp32Optimized = dir.resolve("fp32-optimized.onnx");
     Path int8Optimized = dir.resolve("int8-optimized.onnx");
+    Path perTokenOptimized = dir.resolve("int8-per-token-optimized.onnx");
     new OnnxRun(dir.resolve("fp32/model.onnx"), fp32Optimized).close();
-    new OnnxRun(dir.resolve("int8/model.onnx"), int8Optimized).close();
+    new OnnxRun(dir.resolve("int8-per-tensor/model.onnx"), int8Optimized).close();
+    new OnnxRun(dir.resolve("int8/model.onnx"), perTokenOptimized).close();
     Map<String, Integer> f = OnnxRun.opCounts(fp32Optimized);
     Map<String, Integer> q = OnnxRun.opCounts(int8Optimized);
+    Map<String, Integer> t = OnnxRun.opCounts(perTokenOptimized);
     // 2 layers: embeddings + 2 per layer LayerNorms, each after an Add; one GELU per layer.
     assertEquals(5, f.getOrDefault("SkipLayerNormalization", 0), f.toString());
     assertEquals(0, f.getOrDefault("LayerNormalization", 0), f.toString());
@@ -158,7 +170,17 @@ class OnnxExportTest {
         q.toString());
     assertEquals(0, q.getOrDefault("MatMulInteger", 0), q.toString());
     assertEquals(5, q.getOrDefault("SkipLayerNormalization", 0), q.toString());
-    System.out.println("ONNX Runtime optimized fp32: " + f + "\nONNX Runtime optimized int8: " + q);
+    // Per token: one QuantizeLinear per distinct MatMul input (Q, K and V share theirs), integer MatMuls,
+    // and the shapes ONNX Runtime needs to still fuse the layer norms and GELU around them.
+    assertEquals(14, t.getOrDefault("MatMulInteger", 0), t.toString());
+    assertEquals(2 * 4 + 2, t.getOrDefault("QuantizeLinear", 0), t.toString());
+    assertEquals(0, t.getOrDefault("DynamicQuantizeLinear", 0), t.toString());
+    // Only attention's two activation x activation products per layer stay float.
+    assertEquals(2 * 2, t.getOrDefault("MatMul", 0) + t.getOrDefault("FusedMatMul", 0), t.toString());
+    assertEquals(5, t.getOrDefault("SkipLayerNormalization", 0), t.toString());
+    assertEquals(2, t.getOrDefault("BiasGelu", 0), t.toString());
+    System.out.println("ONNX Runtime optimized fp32: " + f + "\nONNX Runtime optimized int8 per tensor: " + q
+        + "\nONNX Runtime optimized int8 per token: " + t);
   }
 
   static List<String> list(Path folder) throws Exception {

@@ -13,6 +13,7 @@ import io.textspark.config.ModelConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.export.ExportJob;
 import io.textspark.export.OnnxExport;
+import io.textspark.onnx.Int8Quantizer;
 import io.textspark.onnx.proto.Onnx;
 import io.textspark.testing.TinyModel;
 import java.nio.file.Files;
@@ -49,9 +50,11 @@ class OnnxPredictorTest {
     int8 = dir.resolve("onnx-int8");
     Configuration conf = new Configuration();
     ExportJob.export(checkpoint.toString(), HUB, new org.apache.hadoop.fs.Path(fp32.toUri()),
-        new OnnxExport.Options(OnnxExport.Quantization.NONE, false, false, false), conf);
+        new OnnxExport.Options(OnnxExport.Quantization.NONE, false, Int8Quantizer.Activations.PER_TOKEN, false, false),
+        conf);
     ExportJob.export(checkpoint.toString(), HUB, new org.apache.hadoop.fs.Path(int8.toUri()),
-        new OnnxExport.Options(OnnxExport.Quantization.INT8, false, false, false), conf);
+        new OnnxExport.Options(OnnxExport.Quantization.INT8, false, Int8Quantizer.Activations.PER_TOKEN, false, false),
+        conf);
   }
 
   private static List<String> texts() {
