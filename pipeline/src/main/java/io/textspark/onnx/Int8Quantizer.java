@@ -17,7 +17,8 @@ import java.util.Set;
  * Dynamic int8 quantization as a graph rewrite. Every MatMul and Gemm whose weight is a float
  * initializer gets int8 weights with one symmetric scale per output column, and its activation is
  * quantized to uint8 when the graph runs, with one scale per token ({@link Activations#PER_TOKEN}:
- * ReduceMax/ReduceMin, Div, QuantizeLinear, then MatMulInteger, Cast and two Muls) or one per tensor
+ * ReduceMax/ReduceMin, Div, QuantizeLinear, then ONNX Runtime's MatMulIntegerToFloat, which scales
+ * per column, and a Mul by the token's scale) or one per tensor
  * ({@link Activations#PER_TENSOR}: DynamicQuantizeLinear, MatMulInteger, Cast, Mul by the product of
  * the two scales, the pattern ONNX Runtime fuses into DynamicQuantizeMatMul). Every
  * Gather on a float 2-D initializer (an embedding table) gets int8 rows with one scale per row,
@@ -146,17 +147,20 @@ public final class Int8Quantizer {
     replaced.add(weight.getName());
     List<String> a = quantizedActivations.computeIfAbsent(x, v -> options.activations() == Activations.PER_TOKEN
         ? perToken(v) : out.nodeIn("", "DynamicQuantizeLinear", 3, List.of(v)));
-    String integer = out.node("MatMulInteger", List.of(a.get(0), qWeight, a.get(2), wZero));
-    String asFloat = out.node("Cast", List.of(integer), attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
+    String dequantized = name.isEmpty() ? out.unique("dequantize") : name + "_dequantize";
     if (options.activations() == Activations.PER_TOKEN) {
-      String perRow = out.node("Mul", List.of(asFloat, a.get(1)));
-      out.nodeNamed("", "Mul", name.isEmpty() ? out.unique("dequantize") : name + "_dequantize",
-          List.of(perRow, wScale), List.of(output));
+      // The integer product scaled per column, in ONNX Runtime's one kernel (the activation's scale
+      // there must be one number, so 1), then per row by the token's scale.
+      String one = out.has("unit_scale") ? "unit_scale" : out.scalar("unit_scale", 1f);
+      String perColumn = out.nodeIn(OnnxGraph.MICROSOFT, "MatMulIntegerToFloat", 1,
+          List.of(a.get(0), qWeight, one, wScale, a.get(2), wZero)).get(0);
+      out.nodeNamed("", "Mul", dequantized, List.of(perColumn, a.get(1)), List.of(output));
       return;
     }
+    String integer = out.node("MatMulInteger", List.of(a.get(0), qWeight, a.get(2), wZero));
+    String asFloat = out.node("Cast", List.of(integer), attr("to", (long) TensorProto.DataType.FLOAT.getNumber()));
     String scale = out.node("Mul", List.of(a.get(1), wScale));
-    out.nodeNamed("", "Mul", name.isEmpty() ? out.unique("dequantize") : name + "_dequantize",
-        List.of(asFloat, scale), List.of(output));
+    out.nodeNamed("", "Mul", dequantized, List.of(asFloat, scale), List.of(output));
   }
 
   /**

@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * The ONNX graph of a {@link BertClassifier}: the same computation written with standard ONNX ops,
  * in the shapes ONNX Runtime's graph optimizer recognises (LayerNormalization after an Add becomes
- * SkipLayerNormalization, the erf GELU after its bias Add becomes BiasGelu).
+ * SkipLayerNormalization, the erf GELU after its bias Add becomes BiasGelu). The last layer runs
+ * its queries, feed-forward and layer norms for the [CLS] token only, the one the head reads.
  *
  * <p>Inputs {@code input_ids}, {@code attention_mask} and {@code token_type_ids} (int64, [batch,
  * sequence]; feed zeros as token types for single sentences, as textspark does), output {@code
@@ -76,9 +77,15 @@ public final class BertOnnx {
     String additiveMask = g.node("Mul", List.of(g.node("Sub", List.of(scalar("float_one", 1f), asFloat)),
         scalar("mask_fill", -Float.MAX_VALUE)));
 
-    for (int l = 0; l < config.numHiddenLayers(); l++) {
-      hidden = layer(hidden, additiveMask, "bert.encoder.layer." + l + ".");
+    // Only [CLS] leaves the encoder, so the last layer computes its queries and everything after
+    // attention for that token alone (keys and values still for every token): the same logits for
+    // about a sixth less arithmetic in a 6-layer model.
+    int last = config.numHiddenLayers() - 1;
+    for (int l = 0; l < last; l++) {
+      hidden = layer(hidden, hidden, additiveMask, "bert.encoder.layer." + l + ".");
     }
+    String firstToken = g.node("Gather", List.of(hidden, ints("first_token", 0)), attr("axis", 1L));
+    hidden = layer(hidden, firstToken, additiveMask, "bert.encoder.layer." + last + ".");
 
     // Head: [CLS] vector -> pooler dense + tanh -> classifier.
     String cls = g.node("Gather", List.of(hidden, scalarLong("cls_index", 0)), attr("axis", 1L));
@@ -89,23 +96,32 @@ public final class BertOnnx {
     return g.graph();
   }
 
-  /** One post-LN transformer layer, in the op pattern of Hugging Face BERT exports. */
-  private String layer(String x, String additiveMask, String p) {
+  /**
+   * One post-LN transformer layer, in the op pattern of Hugging Face BERT exports, for the tokens of
+   * {@code queries} ([batch, tokens, hidden]: x itself, or some of its tokens) attending to all of x.
+   */
+  private String layer(String x, String queries, String additiveMask, String p) {
+    String context = selfAttention(x, queries, additiveMask, p);
+    String attended = dense(context, p + "attention.output.dense");
+    String afterAttention = layerNorm(g.node("Add", List.of(attended, queries)), p + "attention.output.LayerNorm");
+    String intermediate = gelu(dense(afterAttention, p + "intermediate.dense"));
+    String output = dense(intermediate, p + "output.dense");
+    return layerNorm(g.node("Add", List.of(output, afterAttention)), p + "output.LayerNorm");
+  }
+
+  /** Multi-head attention of {@code queries} over x: the context, [batch, query tokens, hidden]. */
+  private String selfAttention(String x, String queries, String additiveMask, String p) {
     int heads = config.numAttentionHeads();
     String split = ints("split_heads", 0, 0, heads, config.headDim());
-    String query = transpose(g.node("Reshape", List.of(dense(x, p + "attention.self.query"), split)), 0, 2, 1, 3);
+    String query = transpose(g.node("Reshape", List.of(dense(queries, p + "attention.self.query"), split)), 0, 2, 1,
+        3);
     String keyT = transpose(g.node("Reshape", List.of(dense(x, p + "attention.self.key"), split)), 0, 2, 3, 1);
     String value = transpose(g.node("Reshape", List.of(dense(x, p + "attention.self.value"), split)), 0, 2, 1, 3);
     String scores = g.node("Div", List.of(g.node("MatMul", List.of(query, keyT)),
         scalar("sqrt_head_dim", (float) Math.sqrt(config.headDim()))));
     String probs = g.node("Softmax", List.of(g.node("Add", List.of(scores, additiveMask))), attr("axis", 3L));
-    String context = g.node("Reshape", List.of(transpose(g.node("MatMul", List.of(probs, value)), 0, 2, 1, 3),
+    return g.node("Reshape", List.of(transpose(g.node("MatMul", List.of(probs, value)), 0, 2, 1, 3),
         ints("merge_heads", 0, 0, config.hiddenSize())));
-    String attended = dense(context, p + "attention.output.dense");
-    String afterAttention = layerNorm(g.node("Add", List.of(attended, x)), p + "attention.output.LayerNorm");
-    String intermediate = gelu(dense(afterAttention, p + "intermediate.dense"));
-    String output = dense(intermediate, p + "output.dense");
-    return layerNorm(g.node("Add", List.of(output, afterAttention)), p + "output.LayerNorm");
   }
 
   /** x W^T + b as MatMul then Add, the weight stored transposed ([in, out]). */
