@@ -11,6 +11,7 @@ import io.textspark.TextSparkException;
 import io.textspark.inference.ScoringModel;
 import io.textspark.model.PretrainedModel;
 import io.textspark.text.BertTokenizer;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +58,10 @@ public final class ExportCheck implements AutoCloseable {
     }
     ids = new long[encoded.length][longest];
     mask = new long[encoded.length][longest];
+    // Padded with the model's pad id, as scoring pads: RoBERTa numbers its positions by it.
+    long pad = reference.config().padTokenId();
     for (int i = 0; i < encoded.length; i++) {
+      Arrays.fill(ids[i], pad);
       for (int j = 0; j < encoded[i].length; j++) {
         ids[i][j] = encoded[i][j];
         mask[i][j] = 1;

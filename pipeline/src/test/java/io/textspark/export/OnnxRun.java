@@ -9,7 +9,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /** Runs an exported model in ONNX Runtime for Java, and counts the ops ONNX Runtime's optimizer leaves. */
@@ -29,15 +31,26 @@ final class OnnxRun implements AutoCloseable {
     }
   }
 
-  /** The logits [batch, labels] for padded ids and their mask, token types all zero. */
+  /** The logits [batch, labels] for padded ids and their mask, token types all zero if the graph has them. */
   float[][] logits(long[][] ids, long[][] mask) throws OrtException {
-    long[][] types = new long[ids.length][ids[0].length];
-    try (OnnxTensor i = OnnxTensor.createTensor(env, ids);
-        OnnxTensor m = OnnxTensor.createTensor(env, mask);
-        OnnxTensor t = OnnxTensor.createTensor(env, types);
-        OrtSession.Result r = session.run(Map.of("input_ids", i, "attention_mask", m, "token_type_ids", t))) {
-      return (float[][]) r.get("logits").orElseThrow().getValue();
+    Map<String, OnnxTensor> feed = new HashMap<>();
+    try {
+      feed.put("input_ids", OnnxTensor.createTensor(env, ids));
+      feed.put("attention_mask", OnnxTensor.createTensor(env, mask));
+      if (session.getInputNames().contains("token_type_ids")) {
+        feed.put("token_type_ids", OnnxTensor.createTensor(env, new long[ids.length][ids[0].length]));
+      }
+      try (OrtSession.Result r = session.run(feed)) {
+        return (float[][]) r.get("logits").orElseThrow().getValue();
+      }
+    } finally {
+      feed.values().forEach(OnnxTensor::close);
     }
+  }
+
+  /** The graph's declared inputs. */
+  Set<String> inputs() {
+    return session.getInputNames();
   }
 
   /** How many nodes of each op type a saved model has (domain-qualified for contrib ops). */

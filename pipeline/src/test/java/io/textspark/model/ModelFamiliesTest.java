@@ -60,9 +60,9 @@ class ModelFamiliesTest {
       assertEquals(type, parsed.modelType());
       assertEquals(List.of(type), ModelFamilies.of(parsed).modelTypes());
       assertEquals(4, ModelFamilies.of(parsed).trainedHeadTensors().size(), type + ": a dense and an output layer");
-      assertTrue(!ModelFamilies.of(parsed).exportsOnnx(), "ONNX export stays BERT's");
+      assertEquals(!type.equals("deberta-v2"), ModelFamilies.of(parsed).exportsOnnx(), type);
     }
-    assertEquals(List.of("bert"), ModelFamilies.onnxModelTypes());
+    assertEquals(List.of("bert", "roberta", "distilbert", "electra"), ModelFamilies.onnxModelTypes());
   }
 
   @Test

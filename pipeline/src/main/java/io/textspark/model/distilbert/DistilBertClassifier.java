@@ -28,7 +28,8 @@ public final class DistilBertClassifier extends EncoderClassifier {
   static final List<String> HEAD =
       List.of("pre_classifier.weight", "pre_classifier.bias", "classifier.weight", "classifier.bias");
   private static final String PREFIX = "distilbert.";
-  private static final EncoderLayer.Names NAMES = new EncoderLayer.Names(List.of("attention.q_lin", "attention.k_lin",
+  /** DistilBERT's names of a transformer block's parts. */
+  static final EncoderLayer.Names NAMES = new EncoderLayer.Names(List.of("attention.q_lin", "attention.k_lin",
       "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"));
 
   private final HfConfig config;

@@ -6,6 +6,7 @@ import io.textspark.model.HfConfig;
 import io.textspark.model.ModelFamily;
 import io.textspark.model.Safetensors;
 import io.textspark.model.TextClassifier;
+import io.textspark.onnx.proto.Onnx;
 import java.util.List;
 import java.util.Map;
 
@@ -34,6 +35,16 @@ public final class DistilBertFamily implements ModelFamily {
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
     return DistilBertClassifier.load(parent, HfConfig.of(config, SPEC), weights, seed);
+  }
+
+  @Override
+  public boolean exportsOnnx() {
+    return true;
+  }
+
+  @Override
+  public Onnx.GraphProto onnxGraph(ClassifierConfig config, Map<String, Safetensors.Tensor> weights) {
+    return DistilBertOnnx.graph(HfConfig.of(config, SPEC), weights);
   }
 
   @Override

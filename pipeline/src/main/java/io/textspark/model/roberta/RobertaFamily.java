@@ -7,6 +7,7 @@ import io.textspark.model.HfConfig;
 import io.textspark.model.ModelFamily;
 import io.textspark.model.Safetensors;
 import io.textspark.model.TextClassifier;
+import io.textspark.onnx.proto.Onnx;
 import java.util.List;
 import java.util.Map;
 
@@ -36,6 +37,16 @@ public final class RobertaFamily implements ModelFamily {
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
     return RobertaClassifier.load(parent, HfConfig.of(config, SPEC), weights, seed);
+  }
+
+  @Override
+  public boolean exportsOnnx() {
+    return true;
+  }
+
+  @Override
+  public Onnx.GraphProto onnxGraph(ClassifierConfig config, Map<String, Safetensors.Tensor> weights) {
+    return RobertaOnnx.graph(HfConfig.of(config, SPEC), weights);
   }
 
   @Override
