@@ -131,7 +131,10 @@ public final class EncoderOnnx {
         attr("axis", -1L), attr("epsilon", (float) eps));
   }
 
-  /** x W^T + b of module {@code prefix} as MatMul then Add, the weight stored transposed ([in, out]). */
+  /**
+   * x W^T + b of module {@code prefix} as MatMul then Add (no Add when the module has no bias), the
+   * weight stored transposed ([in, out]).
+   */
   public String dense(String x, String prefix) {
     String name = prefix + ".weight";
     String wt = name + ".T";
@@ -140,7 +143,8 @@ public final class EncoderOnnx {
       long[] shape = w.shape();
       g.floats(wt, transpose(w.toFloatArray(), (int) shape[0], (int) shape[1]), shape[1], shape[0]);
     }
-    return g.node("Add", List.of(g.node("MatMul", List.of(x, wt)), weight(prefix + ".bias")));
+    String product = g.node("MatMul", List.of(x, wt));
+    return source.shapes().containsKey(prefix + ".bias") ? add(product, weight(prefix + ".bias")) : product;
   }
 
   /**
@@ -156,17 +160,50 @@ public final class EncoderOnnx {
   }
 
   /**
-   * Runs {@code hidden} [batch, sequence, hidden] through {@code layers} and returns the first
-   * token's output, [batch, hidden]; the last layer computes only what that token needs.
+   * How a layer's self-attention is computed: the context [batch, query tokens, hidden] of {@code
+   * queries} (x itself, or some of its tokens) attending to all of x, for the layer at {@code prefix}.
+   */
+  @FunctionalInterface
+  public interface Attention {
+    /** The attention context of {@code queries} over {@code x} in the layer whose names start with {@code prefix}. */
+    String context(String x, String queries, String prefix);
+  }
+
+  /**
+   * Runs {@code hidden} [batch, sequence, hidden] through {@code layers} with BERT's multi-head
+   * attention and returns the first token's output, [batch, hidden]; the last layer computes only
+   * what that token needs.
    */
   public String firstToken(String hidden, String additiveMask, Layers layers) {
+    return firstToken(hidden, layers, (x, queries, p) -> selfAttention(x, queries, additiveMask, layers, p), true);
+  }
+
+  /**
+   * Runs {@code hidden} through {@code layers} whose self-attention is {@code attention} and returns
+   * the first token's output, [batch, hidden]; with {@code lastForFirstToken} the last layer's
+   * attention gets the first token alone as its queries, and the rest of it runs for that token only.
+   */
+  public String firstToken(String hidden, Layers layers, Attention attention, boolean lastForFirstToken) {
     int last = layers.count() - 1;
     for (int l = 0; l < last; l++) {
-      hidden = layer(hidden, hidden, additiveMask, layers, layers.prefix() + l + ".");
+      hidden = layer(hidden, hidden, attention, layers, layers.prefix() + l + ".");
     }
-    String first = g.node("Gather", List.of(hidden, longs("first_token", 0)), attr("axis", 1L));
-    hidden = layer(hidden, first, additiveMask, layers, layers.prefix() + last + ".");
+    String queries = lastForFirstToken
+        ? g.node("Gather", List.of(hidden, longs("first_token", 0)), attr("axis", 1L)) : hidden;
+    hidden = layer(hidden, queries, attention, layers, layers.prefix() + last + ".");
     return g.node("Gather", List.of(hidden, longScalar("cls_index", 0)), attr("axis", 1L));
+  }
+
+  /** [batch, tokens, hidden] to [batch, heads, tokens, head size] ({@code keyT}: [batch, heads, head size, tokens]). */
+  public String splitHeads(String x, int heads, int headDim, boolean keyT) {
+    String split = longs("split_heads", 0, 0, heads, headDim);
+    String reshaped = g.node("Reshape", List.of(x, split));
+    return keyT ? transpose(reshaped, 0, 2, 3, 1) : transpose(reshaped, 0, 2, 1, 3);
+  }
+
+  /** [batch, heads, tokens, head size] to [batch, tokens, hidden]. */
+  public String mergeHeads(String x, int hidden) {
+    return g.node("Reshape", List.of(transpose(x, 0, 2, 1, 3), longs("merge_heads_" + hidden, 0, 0, hidden)));
   }
 
   /**
@@ -191,31 +228,28 @@ public final class EncoderOnnx {
    * One post-LN layer, in the op pattern of Hugging Face BERT exports, for the tokens of {@code
    * queries} ([batch, tokens, hidden]: x itself, or some of its tokens) attending to all of x.
    */
-  private String layer(String x, String queries, String additiveMask, Layers layers, String p) {
+  private String layer(String x, String queries, Attention attention, Layers layers, String p) {
     List<String> n = layers.names().modules();
     double eps = layers.settings().eps();
-    String context = selfAttention(x, queries, additiveMask, layers, p);
-    String attended = dense(context, p + n.get(3));
+    String attended = dense(attention.context(x, queries, p), p + n.get(3));
     String afterAttention = layerNorm(add(attended, queries), p + n.get(4), eps);
     String intermediate = activation(dense(afterAttention, p + n.get(5)), layers.settings().activation());
     String output = dense(intermediate, p + n.get(6));
     return layerNorm(add(output, afterAttention), p + n.get(7), eps);
   }
 
-  /** Multi-head attention of {@code queries} over x: the context, [batch, query tokens, hidden]. */
+  /** BERT's multi-head attention of {@code queries} over x: the context, [batch, query tokens, hidden]. */
   private String selfAttention(String x, String queries, String additiveMask, Layers layers, String p) {
     List<String> n = layers.names().modules();
     int heads = layers.settings().heads();
     int headDim = layers.hidden() / heads;
-    String split = longs("split_heads", 0, 0, heads, headDim);
-    String query = transpose(g.node("Reshape", List.of(dense(queries, p + n.get(0)), split)), 0, 2, 1, 3);
-    String keyT = transpose(g.node("Reshape", List.of(dense(x, p + n.get(1)), split)), 0, 2, 3, 1);
-    String value = transpose(g.node("Reshape", List.of(dense(x, p + n.get(2)), split)), 0, 2, 1, 3);
+    String query = splitHeads(dense(queries, p + n.get(0)), heads, headDim, false);
+    String keyT = splitHeads(dense(x, p + n.get(1)), heads, headDim, true);
+    String value = splitHeads(dense(x, p + n.get(2)), heads, headDim, false);
     String scores = g.node("Div", List.of(g.node("MatMul", List.of(query, keyT)),
         floatScalar("sqrt_head_dim_" + headDim, (float) Math.sqrt(headDim))));
     String probs = g.node("Softmax", List.of(add(scores, additiveMask)), attr("axis", 3L));
-    return g.node("Reshape", List.of(transpose(g.node("MatMul", List.of(probs, value)), 0, 2, 1, 3),
-        longs("merge_heads_" + layers.hidden(), 0, 0, layers.hidden())));
+    return mergeHeads(g.node("MatMul", List.of(probs, value)), layers.hidden());
   }
 
   /** x W^T + b for a 2-D x, as one Gemm with the weight in its Hugging Face layout. */
@@ -224,7 +258,7 @@ public final class EncoderOnnx {
   }
 
   /** A Hugging Face activation by its config name, as {@link EncoderOps#activation}. */
-  private String activation(String x, String name) {
+  public String activation(String x, String name) {
     return switch (name) {
       case "gelu" -> gelu(x);
       case "relu" -> g.node("Relu", List.of(x));
@@ -240,7 +274,8 @@ public final class EncoderOnnx {
     return g.node("Mul", List.of(g.node("Mul", List.of(x, onePlus)), floatScalar("half", 0.5f)));
   }
 
-  private String transpose(String x, long... perm) {
+  /** x with its axes permuted by {@code perm}. */
+  public String transpose(String x, long... perm) {
     return g.node("Transpose", List.of(x), attr("perm", perm));
   }
 
