@@ -196,7 +196,7 @@ public final class EncoderOnnx {
 
   /** [batch, tokens, hidden] to [batch, heads, tokens, head size] ({@code keyT}: [batch, heads, head size, tokens]). */
   public String splitHeads(String x, int heads, int headDim, boolean keyT) {
-    String split = longs("split_heads", 0, 0, heads, headDim);
+    String split = longs("split_heads_" + heads + "x" + headDim, 0, 0, heads, headDim);
     String reshaped = g.node("Reshape", List.of(x, split));
     return keyT ? transpose(reshaped, 0, 2, 3, 1) : transpose(reshaped, 0, 2, 1, 3);
   }

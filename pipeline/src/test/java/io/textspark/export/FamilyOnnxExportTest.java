@@ -1,5 +1,6 @@
 package io.textspark.export;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,7 +14,12 @@ import io.textspark.TextSparkException;
 import io.textspark.config.ModelConfig;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.ColaArchive;
+import io.textspark.inference.Engine;
+import io.textspark.inference.InferenceSettings;
+import io.textspark.inference.Prediction;
+import io.textspark.inference.Predictor;
 import io.textspark.inference.ResolvedModel;
+import io.textspark.onnx.proto.Onnx;
 import io.textspark.inference.ScoringModel;
 import io.textspark.testing.Shared;
 import io.textspark.testing.TinyFamilies;
@@ -36,7 +42,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The ONNX exports of RoBERTa, DistilBERT and ELECTRA, on tiny random checkpoints with their own
+ * The ONNX exports of RoBERTa, DistilBERT, ELECTRA and DeBERTa-v2, on tiny random checkpoints with their own
  * tokenizers, run in ONNX Runtime for Java against textspark's PyTorch path: the same logits on real
  * sentences padded into one batch (with the family's pad id) and alone, int8 close, ONNX Runtime's
  * fusions, the ONNX checker, and each family's own graph inputs.
@@ -86,7 +92,7 @@ class FamilyOnnxExportTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"roberta", "distilbert", "electra"})
+  @ValueSource(strings = {"roberta", "distilbert", "electra", "deberta-v2"})
   void fp32LogitsEqualTextsparksOnSentencesPaddedIntoOneBatchAndAlone(String type) throws Exception {
     Exported e = exported(type);
     double max = 0;
@@ -106,7 +112,27 @@ class FamilyOnnxExportTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"roberta", "distilbert", "electra"})
+  @ValueSource(strings = {"roberta", "distilbert", "electra", "deberta-v2"})
+  void theExportScoresLikeTheModelThroughThePredictor(String type) {
+    Exported e = exported(type);
+    Configuration conf = new Configuration();
+    InferenceSettings pytorch = new InferenceSettings(0, 5, "cpu", 1, "pytorch");
+    InferenceSettings onnx = new InferenceSettings(0, 5, "cpu", 1, "auto");
+    try (Predictor expected = Predictor.load(e.resolved().reference(), HUB, pytorch, conf);
+        Predictor got = Predictor.load(e.fp32().toString(), HUB, onnx, conf)) {
+      assertEquals(Engine.ONNXRUNTIME, got.engine());
+      Prediction[] want = expected.predict(sentences());
+      Prediction[] have = got.predict(sentences());
+      for (int i = 0; i < want.length; i++) {
+        assertArrayEquals(want[i].probabilities(), have[i].probabilities(), 1e-4, sentences().get(i));
+        assertEquals(want[i].label(), have[i].label(), sentences().get(i));
+        assertEquals(want[i].tokens(), have[i].tokens(), sentences().get(i));
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"roberta", "distilbert", "electra", "deberta-v2"})
   void theGraphDeclaresTokenTypesOnlyWhereTheFamilyHasThem(String type) throws Exception {
     Exported e = exported(type);
     List<String> expected = type.equals("electra") ? List.of("input_ids", "attention_mask", "token_type_ids")
@@ -121,12 +147,14 @@ class FamilyOnnxExportTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"roberta", "distilbert", "electra"})
+  @ValueSource(strings = {"roberta", "distilbert", "electra", "deberta-v2"})
   void int8IsSmallAndPredictsTheSameOnMostSentences(String type) throws Exception {
     Exported e = exported(type);
-    long fp32Bytes = Files.size(e.fp32().resolve("model.onnx"));
-    long int8Bytes = Files.size(e.int8().resolve("model.onnx"));
-    assertTrue(int8Bytes <= 0.35 * fp32Bytes, int8Bytes + " bytes against fp32's " + fp32Bytes);
+    // The tiny models' graphs are as large as their weights, so the weights are compared, not the files;
+    // at hidden size 32 the per-column scales and the float biases and layer norms still weigh a lot.
+    long fp32Bytes = weightBytes(e.fp32().resolve("model.onnx"));
+    long int8Bytes = weightBytes(e.int8().resolve("model.onnx"));
+    assertTrue(int8Bytes <= 0.5 * fp32Bytes, int8Bytes + " bytes of weights against fp32's " + fp32Bytes);
     int same = 0;
     double max = 0;
     try (OnnxRun run = new OnnxRun(e.int8().resolve("model.onnx"), null)) {
@@ -146,7 +174,7 @@ class FamilyOnnxExportTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"roberta", "distilbert", "electra"})
+  @ValueSource(strings = {"roberta", "distilbert", "electra", "deberta-v2"})
   void onnxRuntimeFusesLayerNormsAndGeluAndRunsInt8MatMulsAsIntegerKernels(String type) throws Exception {
     Exported e = exported(type);
     Path fp32Optimized = dir.resolve(type + "-fp32-optimized.onnx");
@@ -156,23 +184,32 @@ class FamilyOnnxExportTest {
     Map<String, Integer> f = OnnxRun.opCounts(fp32Optimized);
     Map<String, Integer> q = OnnxRun.opCounts(int8Optimized);
     System.out.println(type + ": ONNX Runtime optimized fp32: " + f + "\n" + type + ": optimized int8: " + q);
-    // 2 layers: embeddings + 2 per layer LayerNorms, each after an Add; one erf GELU per layer.
+    // 2 layers: 2 LayerNorms per layer, each after an Add, and the embeddings' after their sum; one erf
+    // GELU per layer. DeBERTa's layer norms are not fused: ONNX Runtime's shape inference loses the
+    // axes behind the GatherElements of its relative-position scores (its tiny model's embedding
+    // LayerNorm has no Add before it either).
+    boolean deberta = type.equals("deberta-v2");
     for (Map<String, Integer> counts : List.of(f, q)) {
-      assertEquals(5, counts.getOrDefault("SkipLayerNormalization", 0), counts.toString());
-      assertEquals(0, counts.getOrDefault("LayerNormalization", 0), counts.toString());
-      assertEquals(2, counts.getOrDefault("BiasGelu", 0), counts.toString());
+      assertEquals(deberta ? 0 : 5, counts.getOrDefault("SkipLayerNormalization", 0), counts.toString());
+      assertEquals(deberta ? 5 : 0, counts.getOrDefault("LayerNormalization", 0), counts.toString());
+      // ELECTRA's GELU head fuses too once its Gemm is an int8 MatMul and an Add.
+      assertTrue(counts.getOrDefault("BiasGelu", 0) >= 2, counts.toString());
       assertEquals(0, counts.getOrDefault("Erf", 0), counts.toString());
     }
-    // 6 dense layers per encoder layer, the head's two, and ELECTRA's embedding projection: all int8.
-    int dense = 2 * 6 + 2 + (type.equals("electra") ? 1 : 0);
-    assertEquals(dense, q.getOrDefault("MatMulIntegerToFloat", 0), q.toString());
     assertEquals(0, q.getOrDefault("MatMulInteger", 0), q.toString());
-    // Only attention's two activation x activation products per layer stay float.
-    assertEquals(2 * 2, q.getOrDefault("MatMul", 0) + q.getOrDefault("FusedMatMul", 0), q.toString());
+    if (!deberta) {
+      // 6 dense layers per encoder layer, the head's two, and ELECTRA's embedding projection: all int8.
+      int dense = 2 * 6 + 2 + (type.equals("electra") ? 1 : 0);
+      assertEquals(dense, q.getOrDefault("MatMulIntegerToFloat", 0), q.toString());
+      // Only attention's two activation x activation products per layer stay float.
+      assertEquals(2 * 2, q.getOrDefault("MatMul", 0) + q.getOrDefault("FusedMatMul", 0), q.toString());
+    } else {
+      assertTrue(q.getOrDefault("MatMulIntegerToFloat", 0) >= 2 * 6 + 2, q.toString());
+    }
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"roberta", "distilbert", "electra"})
+  @ValueSource(strings = {"roberta", "distilbert", "electra", "deberta-v2"})
   void bothGraphsPassTheOnnxCheckersFullCheck(String type) throws Exception {
     assumeTrue(pythonHasOnnx(), "/usr/bin/python3 with the onnx package (Debian python3-onnx) is not installed");
     Exported e = exported(type);
@@ -198,18 +235,6 @@ class FamilyOnnxExportTest {
         () -> ExportJob.export(model.toString(), HUB, OnnxExportTest.hadoop(out), OnnxExport.Options.fp32(),
             new Configuration()));
     assertTrue(e.getMessage().contains("classifier.dense.weight"), e.getMessage());
-    assertFalse(Files.exists(out));
-  }
-
-  @Test
-  void debertaV2IsRefusedNamingTheFamiliesThatExport() throws Exception {
-    Path model = TinyFamilies.write(dir.resolve("deberta-model"), "deberta-v2", null, 31, true);
-    Path out = dir.resolve("deberta-onnx");
-    TextSparkException e = assertThrows(TextSparkException.class,
-        () -> ExportJob.export(model.toString(), HUB, OnnxExportTest.hadoop(out), OnnxExport.Options.fp32(),
-            new Configuration()));
-    assertTrue(e.getMessage().contains("\"deberta-v2\" cannot be exported to ONNX yet")
-        && e.getMessage().contains("bert, roberta, distilbert, electra"), e.getMessage());
     assertFalse(Files.exists(out));
   }
 
@@ -252,6 +277,15 @@ class FamilyOnnxExportTest {
       }
       return out;
     }
+  }
+
+  /** The bytes of a model's initializers. */
+  private static long weightBytes(Path model) throws IOException {
+    Onnx.ModelProto m;
+    try (java.io.InputStream in = Files.newInputStream(model)) {
+      m = Onnx.ModelProto.parseFrom(in);
+    }
+    return m.getGraph().getInitializerList().stream().mapToLong(t -> t.getSerializedSize()).sum();
   }
 
   private static double maxDiff(float[][] expected, float[][] actual) {

@@ -60,9 +60,40 @@ class ModelFamiliesTest {
       assertEquals(type, parsed.modelType());
       assertEquals(List.of(type), ModelFamilies.of(parsed).modelTypes());
       assertEquals(4, ModelFamilies.of(parsed).trainedHeadTensors().size(), type + ": a dense and an output layer");
-      assertEquals(!type.equals("deberta-v2"), ModelFamilies.of(parsed).exportsOnnx(), type);
+      assertTrue(ModelFamilies.of(parsed).exportsOnnx(), type);
     }
-    assertEquals(List.of("bert", "roberta", "distilbert", "electra"), ModelFamilies.onnxModelTypes());
+    assertEquals(List.of("bert", "roberta", "distilbert", "electra", "deberta-v2"), ModelFamilies.onnxModelTypes());
+  }
+
+  @Test
+  void aFamilyWithoutAnOnnxGraphIsRefusedNamingTheFamiliesThatExport() {
+    ModelFamily withoutGraph = new ModelFamily() {
+      @Override
+      public List<String> modelTypes() {
+        return List.of("bert");
+      }
+
+      @Override
+      public ClassifierConfig parseConfig(String json, String source) {
+        return BertConfig.parse(json);
+      }
+
+      @Override
+      public TextClassifier load(NDManager parent, ClassifierConfig config,
+          java.util.Map<String, Safetensors.Tensor> weights, long seed) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public List<String> trainedHeadTensors() {
+        return List.of();
+      }
+    };
+    assertTrue(!withoutGraph.exportsOnnx());
+    TextSparkException e = assertThrows(TextSparkException.class,
+        () -> withoutGraph.onnxGraph(TinyBert.CONFIG, java.util.Map.of()));
+    assertTrue(e.getMessage().contains("cannot be exported to ONNX yet; export supports: "
+        + String.join(", ", ModelFamilies.onnxModelTypes()) + "."), e.getMessage());
   }
 
   @Test

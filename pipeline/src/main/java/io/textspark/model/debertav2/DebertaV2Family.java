@@ -6,6 +6,7 @@ import io.textspark.model.HfConfig;
 import io.textspark.model.ModelFamily;
 import io.textspark.model.Safetensors;
 import io.textspark.model.TextClassifier;
+import io.textspark.onnx.proto.Onnx;
 import java.util.List;
 import java.util.Map;
 
@@ -35,6 +36,16 @@ public final class DebertaV2Family implements ModelFamily {
   public TextClassifier load(
       NDManager parent, ClassifierConfig config, Map<String, Safetensors.Tensor> weights, long seed) {
     return DebertaV2Classifier.load(parent, HfConfig.of(config, SPEC), weights, seed);
+  }
+
+  @Override
+  public boolean exportsOnnx() {
+    return true;
+  }
+
+  @Override
+  public Onnx.GraphProto onnxGraph(ClassifierConfig config, Map<String, Safetensors.Tensor> weights) {
+    return DebertaV2Onnx.graph(HfConfig.of(config, SPEC), weights);
   }
 
   @Override

@@ -38,7 +38,9 @@ final class RobertaOnnx {
     String words = b.embed(PREFIX + "embeddings.word_embeddings.weight", ids);
     String positions = b.embed(PREFIX + "embeddings.position_embeddings.weight", positionIds(b, ids, d.padTokenId()));
     String tokenType = b.row(PREFIX + "embeddings.token_type_embeddings.weight", 0);
-    String hidden = b.layerNorm(b.add(b.add(words, positions), tokenType), PREFIX + "embeddings.LayerNorm",
+    // The broadcast type row is added first, so that the Add before the LayerNorm has two [batch,
+    // sequence, hidden] operands, the shape ONNX Runtime fuses into SkipLayerNormalization.
+    String hidden = b.layerNorm(b.add(b.add(words, tokenType), positions), PREFIX + "embeddings.LayerNorm",
         d.layerNormEps());
 
     EncoderOnnx.Layers layers = new EncoderOnnx.Layers(PREFIX + "encoder.layer.", d.numHiddenLayers(),
