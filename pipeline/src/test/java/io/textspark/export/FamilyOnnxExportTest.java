@@ -184,14 +184,12 @@ class FamilyOnnxExportTest {
     Map<String, Integer> f = OnnxRun.opCounts(fp32Optimized);
     Map<String, Integer> q = OnnxRun.opCounts(int8Optimized);
     System.out.println(type + ": ONNX Runtime optimized fp32: " + f + "\n" + type + ": optimized int8: " + q);
-    // 2 layers: 2 LayerNorms per layer, each after an Add, and the embeddings' after their sum; one erf
-    // GELU per layer. DeBERTa's layer norms are not fused: ONNX Runtime's shape inference loses the
-    // axes behind the GatherElements of its relative-position scores (its tiny model's embedding
-    // LayerNorm has no Add before it either).
+    // 2 layers: 2 LayerNorms per layer, each after an Add, and the embeddings' after their sum (DeBERTa's
+    // tiny model adds nothing to its word embeddings); one erf GELU per layer.
     boolean deberta = type.equals("deberta-v2");
     for (Map<String, Integer> counts : List.of(f, q)) {
-      assertEquals(deberta ? 0 : 5, counts.getOrDefault("SkipLayerNormalization", 0), counts.toString());
-      assertEquals(deberta ? 5 : 0, counts.getOrDefault("LayerNormalization", 0), counts.toString());
+      assertEquals(deberta ? 4 : 5, counts.getOrDefault("SkipLayerNormalization", 0), counts.toString());
+      assertEquals(deberta ? 1 : 0, counts.getOrDefault("LayerNormalization", 0), counts.toString());
       // ELECTRA's GELU head fuses too once its Gemm is an int8 MatMul and an Add.
       assertTrue(counts.getOrDefault("BiasGelu", 0) >= 2, counts.toString());
       assertEquals(0, counts.getOrDefault("Erf", 0), counts.toString());

@@ -132,7 +132,9 @@ final class DebertaV2Onnx {
     String logPos = b.add(g.node("Ceil", List.of(scaled)), midFloat);
     String signed = g.node("Mul", List.of(logPos,
         g.node("Cast", List.of(g.node("Sign", List.of(relative))), attr("to", FLOAT))));
-    String bucketed = g.node("Where", List.of(g.node("LessOrEqual", List.of(absPos, midFloat)), relFloat, signed));
+    // Greater with the branches swapped, not LessOrEqual: ONNX Runtime infers no shape for the latter
+    // (a function op), and would lose the symbolic axes and its fusions downstream.
+    String bucketed = g.node("Where", List.of(g.node("Greater", List.of(absPos, midFloat)), signed, relFloat));
     return g.node("Cast", List.of(bucketed), attr("to", INT64));
   }
 
