@@ -229,6 +229,7 @@ def train(args, model):
     step = 0
     timed_rows = 0
     timed_seconds = 0.0
+    epoch_start = time.perf_counter()
     for epoch, steps in enumerate(plan):
         for positions in steps:
             if step >= total:
@@ -250,7 +251,11 @@ def train(args, model):
         if step >= total and args.max_steps > 0:
             break
         metrics = validate(model, validation, args.val_batch_size)
-        emit({"event": "epoch", "epoch": epoch + 1, "step": step, "rss_bytes": rss_bytes(), **metrics})
+        # Wall time of the epoch, its validation included, as textspark's per-epoch figure.
+        seconds = time.perf_counter() - epoch_start
+        epoch_start = time.perf_counter()
+        emit({"event": "epoch", "epoch": epoch + 1, "step": step, "rss_bytes": rss_bytes(), "seconds": seconds,
+              **metrics})
     emit({"event": "throughput", "steps": step, "timed_steps": max(0, step - args.skip_steps),
           "rows": timed_rows, "seconds": timed_seconds,
           "samples_per_second": timed_rows / timed_seconds if timed_seconds else 0.0,

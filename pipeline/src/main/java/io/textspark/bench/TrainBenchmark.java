@@ -13,6 +13,7 @@ import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
 import io.textspark.data.DataLayout;
+import io.textspark.model.ClassifierConfig;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
 import io.textspark.batch.BatchPlan;
@@ -26,6 +27,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -74,9 +76,7 @@ public final class TrainBenchmark {
     exportRows(train, data.resolve("train.jsonl"));
     exportRows(validation, data.resolve("validation.jsonl"));
     exportPlan(train, cfg, data.resolve("plan.json"));
-    // Not kept in a variable: the weights would stay reachable, and resident, through both training runs.
-    exportModel(PretrainedModel.load(config.model().name(), config.model(), spark.sparkContext().hadoopConfiguration()),
-        model);
+    ClassifierConfig modelConfig = exportPretrained(config, spark, model);
     int threads = Compute.threads(cfg.threads());
 
     JsonObject result = new JsonObject();
@@ -112,6 +112,7 @@ public final class TrainBenchmark {
     throughput.addProperty("pytorch_peak_rss_bytes", last(python, "throughput").get("max_rss_bytes").getAsLong());
     throughput.addProperty("pytorch", last(python, "start").get("torch").getAsString());
     throughput.addProperty("pytorch_blas", last(python, "start").get("blas").getAsString());
+    throughput.add("flops", trainingFlops(modelConfig, train, threads, javaRate, pythonTunedRate));
     result.add("throughput", throughput);
 
     if (options.full()) {
@@ -136,6 +137,7 @@ public final class TrainBenchmark {
           row.addProperty("textspark_accuracy", javaEpochs.get(e).get("val/accuracy").getAsDouble());
         }
         if (e < memory.rss.size()) {
+          row.addProperty("textspark_seconds", memory.seconds.get(e));
           row.addProperty("textspark_rss_bytes", memory.rss.get(e));
           row.addProperty("textspark_heap_bytes", memory.heap.get(e));
         }
@@ -143,6 +145,7 @@ public final class TrainBenchmark {
           row.addProperty("pytorch_mcc", pythonEpochs.get(e).get("mcc").getAsDouble());
           row.addProperty("pytorch_accuracy", pythonEpochs.get(e).get("accuracy").getAsDouble());
           row.addProperty("pytorch_rss_bytes", pythonEpochs.get(e).get("rss_bytes").getAsLong());
+          row.addProperty("pytorch_seconds", pythonEpochs.get(e).get("seconds").getAsDouble());
         }
         epochs.add(row);
       }
@@ -160,6 +163,39 @@ public final class TrainBenchmark {
     Files.writeString(options.workDir().resolve("bench-train.json"), result.toString() + "\n");
     print(result);
     return result;
+  }
+
+  /**
+   * Loads the pretrained model and writes it where the baseline reads it; returns its config. The model
+   * is not kept: its weights would stay reachable, and resident, through both training runs.
+   */
+  private static ClassifierConfig exportPretrained(TextSparkConfig config, SparkSession spark, Path folder)
+      throws IOException {
+    PretrainedModel pretrained =
+        PretrainedModel.load(config.model().name(), config.model(), spark.sparkContext().hadoopConfiguration());
+    exportModel(pretrained, folder);
+    return pretrained.config();
+  }
+
+  /**
+   * Training FLOP/s of both sides as a share of this machine's fp32 GEMM rate, measured here on the
+   * same threads: a training step costs about three forward passes (forward, then the gradients of
+   * activations and of weights), counted on the real tokens of the rows (padding left out).
+   */
+  private static JsonObject trainingFlops(ClassifierConfig modelConfig, Examples train, int threads, double javaRate,
+      double pythonRate) {
+    double meanTokens = (double) train.totalTokens() / Math.max(1, train.size());
+    double gflopPerSample = 3 * ComputeLimit.flopsPerRow(modelConfig, meanTokens) / 1e9;
+    double gemm = ComputeLimit.gemmGflops(threads, Duration.ofSeconds(5));
+    JsonObject o = new JsonObject();
+    o.addProperty("gemm_gflops", gemm);
+    o.addProperty("mean_tokens", meanTokens);
+    o.addProperty("gflop_per_sample", gflopPerSample);
+    o.addProperty("textspark_gflops", javaRate * gflopPerSample);
+    o.addProperty("pytorch_tuned_allocator_gflops", pythonRate * gflopPerSample);
+    o.addProperty("textspark_share_of_gemm", javaRate * gflopPerSample / gemm);
+    o.addProperty("pytorch_tuned_allocator_share_of_gemm", pythonRate * gflopPerSample / gemm);
+    return o;
   }
 
   /** The benchmark's own run folder, emptied: a run from an earlier benchmark would otherwise be resumed or refused. */
@@ -190,16 +226,25 @@ public final class TrainBenchmark {
         t.get("pytorch_tuned_allocator_samples_per_second").getAsDouble());
     Console.info("  ratio textspark / PyTorch  %.2f   (%.2f against PyTorch with the same allocator settings)",
         t.get("ratio").getAsDouble(), t.get("ratio_tuned_allocator").getAsDouble());
+    JsonObject fl = t.getAsJsonObject("flops");
+    Console.info("  training FLOP/s: textspark %.1f GFLOP/s = %.0f%% of the %.1f GFLOP/s fp32 GEMM rate measured on %d"
+        + " threads; PyTorch (same allocator) %.1f GFLOP/s = %.0f%%   (3 x forward FLOPs, %.4f GFLOP per sample"
+        + " at %.1f tokens)", fl.get("textspark_gflops").getAsDouble(), 100 * fl.get("textspark_share_of_gemm").getAsDouble(),
+        fl.get("gemm_gflops").getAsDouble(), r.get("threads").getAsInt(),
+        fl.get("pytorch_tuned_allocator_gflops").getAsDouble(),
+        100 * fl.get("pytorch_tuned_allocator_share_of_gemm").getAsDouble(), fl.get("gflop_per_sample").getAsDouble(),
+        fl.get("mean_tokens").getAsDouble());
     printPeak(t);
     if (r.has("full")) {
       JsonObject f = r.getAsJsonObject("full");
-      Console.info("validation per epoch:     textspark MCC  acc     RSS       |  PyTorch MCC  acc     RSS");
+      Console.info("validation per epoch:     textspark MCC  acc     time    RSS       |  PyTorch MCC  acc     time"
+          + "    RSS");
       for (JsonElement e : f.getAsJsonArray("epochs")) {
         JsonObject o = e.getAsJsonObject();
-        Console.info("  epoch %d                  %6.4f  %6.4f  %s  |  %6.4f  %6.4f  %s",
+        Console.info("  epoch %d                  %6.4f  %6.4f  %5.0f s  %s  |  %6.4f  %6.4f  %5.0f s  %s",
             o.get("epoch").getAsInt(), num(o, "textspark_mcc"), num(o, "textspark_accuracy"),
-            gib(o, "textspark_rss_bytes"), num(o, "pytorch_mcc"), num(o, "pytorch_accuracy"),
-            gib(o, "pytorch_rss_bytes"));
+            num(o, "textspark_seconds"), gib(o, "textspark_rss_bytes"), num(o, "pytorch_mcc"),
+            num(o, "pytorch_accuracy"), num(o, "pytorch_seconds"), gib(o, "pytorch_rss_bytes"));
       }
       Console.info("  whole run: textspark %.1f s at %.1f samples/s; PyTorch %.1f samples/s",
           f.get("textspark_seconds").getAsDouble(), f.get("textspark_samples_per_second").getAsDouble(),
@@ -349,11 +394,17 @@ public final class TrainBenchmark {
   private static final class EpochMemory implements Trainer.Listener {
     private final List<Long> rss = new ArrayList<>();
     private final List<Long> heap = new ArrayList<>();
+    /** Wall seconds of each epoch, its validation and checkpoint included. */
+    private final List<Double> seconds = new ArrayList<>();
+    private long epochStarted = System.nanoTime();
 
     @Override
     public void afterCheckpoint(Checkpoint checkpoint) {
       rss.add(MemoryStats.rssBytes());
       heap.add(MemoryStats.heapBytes());
+      long now = System.nanoTime();
+      seconds.add((now - epochStarted) / 1e9);
+      epochStarted = now;
     }
   }
 }

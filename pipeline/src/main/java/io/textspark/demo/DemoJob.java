@@ -65,6 +65,7 @@ public final class DemoJob {
     String onnx = new Path(root, "onnx").toString();
     String scoredOnnx = new Path(root, "scored-onnx").toString();
     TextSparkConfig c = config.with(List.of(
+        "model.name=" + (d.model().isEmpty() ? config.model().name() : d.model()),
         "data.root=" + new Path(root, "data"),
         "train.output_dir=" + run,
         "train.workers=" + d.workers(),
