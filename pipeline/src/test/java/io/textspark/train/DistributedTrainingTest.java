@@ -196,7 +196,7 @@ class DistributedTrainingTest {
       s = printed(out, () -> DistributedTraining.run(spark, cfg, pretrained,
           spark.read().parquet(layout.tokenized("train").toString()),
           spark.read().parquet(layout.tokenized("validation").toString()),
-          new org.apache.hadoop.fs.Path(elastic.toUri()), slots));
+          new org.apache.hadoop.fs.Path(elastic.toUri()), io.textspark.metrics.RunLogs::open, slots));
     } finally {
       fault.close();
     }
