@@ -30,20 +30,30 @@ public record TrackingConfig(String uri, String experiment, String runName, Stri
       uri = uri.substring(0, uri.length() - 1);
     }
     if (!uri.isEmpty()) {
-      String scheme = URI.create(uri.replace(" ", "%20")).getScheme();
-      if (URI.create(uri.replace(" ", "%20")).getUserInfo() != null) {
-        throw new ConfigError(s.key("uri"), uri.replaceAll("//[^@/]*@", "//***@"), "credentials in the URI are"
-            + " refused (the configuration is saved with every checkpoint); set MLFLOW_TRACKING_USERNAME and"
-            + " MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN, instead");
-      }
-      if (!"http".equals(scheme) && !"https".equals(scheme)) {
-        throw new ConfigError(s.key("uri"), uri, "an http:// or https:// URL of an MLflow tracking server is expected"
-            + " (textspark talks to the server's REST API; databricks and file: stores are not supported), or empty"
-            + " to turn tracking off");
-      }
+      check(s, uri);
     }
     return new TrackingConfig(uri, s.nonEmpty("experiment").trim(), s.string("run_name").trim(),
         s.string("parent_run_id").trim(), s.duration("timeout"));
+  }
+
+  private static void check(Settings s, String uri) {
+    URI parsed;
+    try {
+      parsed = URI.create(uri);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigError(s.key("uri"), uri.replaceAll("//[^@/]*@", "//***@"), "not a URL (" + e.getMessage()
+          .replace(uri, "...") + "); an http:// or https:// URL of an MLflow tracking server is expected");
+    }
+    if (parsed.getRawUserInfo() != null) {
+      throw new ConfigError(s.key("uri"), uri.replaceAll("//[^@/]*@", "//***@"), "credentials in the URI are"
+          + " refused (the configuration is saved with every checkpoint); set MLFLOW_TRACKING_USERNAME and"
+          + " MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN, instead");
+    }
+    if (!"http".equals(parsed.getScheme()) && !"https".equals(parsed.getScheme())) {
+      throw new ConfigError(s.key("uri"), uri, "an http:// or https:// URL of an MLflow tracking server is expected"
+          + " (textspark talks to the server's REST API; databricks and file: stores are not supported), or empty"
+          + " to turn tracking off");
+    }
   }
 
   /** Whether runs are tracked at all (a tracking URI is set). */

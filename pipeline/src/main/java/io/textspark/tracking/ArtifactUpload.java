@@ -112,6 +112,9 @@ final class ArtifactUpload {
     List<String> out = new ArrayList<>();
     for (FileStatus s : fs.listStatus(folder)) {
       String name = prefix + s.getPath().getName();
+      if (name.endsWith(".crc") && s.getPath().getName().startsWith(".")) {
+        continue; // the local file system's checksums, not part of the checkpoint
+      }
       if (s.isDirectory()) {
         out.addAll(files(fs, s.getPath(), name + "/"));
       } else {
