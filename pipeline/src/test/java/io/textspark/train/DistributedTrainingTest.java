@@ -17,6 +17,7 @@ import io.textspark.data.DataLayout;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
 import io.textspark.model.PretrainedModel;
+import io.textspark.testing.MlflowServer;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
@@ -140,6 +141,34 @@ class DistributedTrainingTest {
     assertTrue(moved > 1e-3, "training moved the weights (by at most " + moved + "), so the comparison means something");
     assertEquals(s.lastMetrics().get("val/count"), 1043, 1e-9, "validation counts summed over both workers' shares");
     assertEquals(s.lastMetrics().get("val/accuracy"), r.lastMetrics().get("val/accuracy"), 1e-9);
+  }
+
+  @Test
+  void twoWorkersLogOneMlflowRunFromRankZeroWithTheRunsTagsAndCheckpoint() throws IOException {
+    try (MlflowServer server = new MlflowServer()) {
+      Path run = tmp.resolve("tracked");
+      Trainer.Summary s = TrainJob.run(spark, config(run, "train.workers=2", "train.accumulate=1",
+          "train.batch_size=8", "train.max_steps=4", "tracking.mlflow.uri=" + server.uri(),
+          "tracking.mlflow.experiment=cola"), List.of());
+      assertEquals(1, server.runs().size(), "rank 0 alone tracks");
+      MlflowServer.Run r = server.runs().values().iterator().next();
+      assertEquals("FINISHED", r.info.get("status").getAsString());
+      assertEquals("tracked", r.tags.get("mlflow.runName"));
+      assertEquals("textspark train", r.tags.get("mlflow.source.name"));
+      assertEquals(spark.sparkContext().applicationId(), r.tags.get("textspark.spark.application_id"));
+      PretrainedModel pretrained = PretrainedModel.load(model.toString(), config(run).model(),
+          spark.sparkContext().hadoopConfiguration());
+      assertEquals(pretrained.tokenizerSha256(), r.tags.get("textspark.model.tokenizer_sha256"));
+      assertEquals(pretrained.tokenizerSha256(), r.tags.get("textspark.data.tokenizer_sha256"));
+      assertEquals(64, r.tags.get("textspark.data.raw_sha256").length());
+      assertEquals("2", r.params.get("train.workers"));
+      assertEquals("cola", server.experiments().values().iterator().next().get("name").getAsString());
+      assertEquals(List.of(1L, 2L, 3L, 4L), r.metrics.stream().filter(m -> m.get("key").getAsString().equals("train/loss"))
+          .map(m -> m.get("step").getAsLong()).toList(), "each step once");
+      String best = new org.apache.hadoop.fs.Path(s.bestCheckpoint()).getName();
+      assertTrue(server.artifacts().keySet().stream().anyMatch(k -> k.endsWith("/artifacts/checkpoint/model.safetensors")),
+          "the best checkpoint " + best + " is uploaded: " + server.artifacts().keySet());
+    }
   }
 
   @Test
