@@ -17,8 +17,9 @@ import java.time.Duration;
  * @param runName the MLflow run name; empty (default) names the run after {@code train.output_dir}
  * @param parentRunId the run this one is nested under ({@code mlflow.parentRunId}), as the tuner
  *     sets for its trials; default empty (a top-level run)
- * @param timeout the most tracking may hold the run up at its end (uploads and the final status
- *     included), and each request's connect and read timeout; default 10s
+ * @param timeout the most a server that stopped answering may hold the run up at its end (final
+ *     metrics, checkpoint upload and status included), and the timeout of each artifact upload
+ *     request; default 10s
  */
 public record TrackingConfig(String uri, String experiment, String runName, String parentRunId, Duration timeout)
     implements Serializable {

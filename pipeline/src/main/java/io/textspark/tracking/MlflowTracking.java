@@ -1,5 +1,6 @@
 package io.textspark.tracking;
 
+import com.google.gson.JsonObject;
 import io.textspark.config.TrackingConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,7 +97,11 @@ public final class MlflowTracking implements AutoCloseable {
 
   /** Marks an existing run as running again (a resumed or restarted training run). */
   public void resumeRun(String runId) {
-    client.sendPost("runs/update", "{\"run_id\": \"" + runId + "\", \"status\": \"RUNNING\"}");
+    // The client's setTerminated also sets an end time; a running run has none, so update it directly.
+    JsonObject request = new JsonObject();
+    request.addProperty("run_id", runId);
+    request.addProperty("status", "RUNNING");
+    client.sendPost("runs/update", request.toString());
   }
 
   /** The run {@code runId} as the server has it (info, params, tags, latest metrics). */
