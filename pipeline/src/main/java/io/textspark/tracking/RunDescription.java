@@ -17,7 +17,7 @@ import java.util.TreeMap;
  */
 public record RunDescription(String name, Map<String, String> tags, Map<String, String> params)
     implements Serializable {
-  /** Copies the maps, keeping their order. */
+  /** Copies the maps, sorted by key. */
   public RunDescription {
     tags = new TreeMap<>(tags);
     params = new TreeMap<>(params);
