@@ -144,7 +144,7 @@ class DistributedTrainingTest {
   }
 
   @Test
-  void twoWorkersLogOneMlflowRunFromRankZeroWithTheRunsTagsAndCheckpoint() throws IOException {
+  void twoWorkersLogOneMlflowRunFromRankZeroAndOneWorkerFromTheDriver() throws IOException {
     try (MlflowServer server = new MlflowServer()) {
       Path run = tmp.resolve("tracked");
       Trainer.Summary s = TrainJob.run(spark, config(run, "train.workers=2", "train.accumulate=1",
@@ -168,6 +168,16 @@ class DistributedTrainingTest {
       String best = new org.apache.hadoop.fs.Path(s.bestCheckpoint()).getName();
       assertTrue(server.artifacts().keySet().stream().anyMatch(k -> k.endsWith("/artifacts/checkpoint/model.safetensors")),
           "the best checkpoint " + best + " is uploaded: " + server.artifacts().keySet());
+
+      // One worker trains on the driver, with the same sinks.
+      TrainJob.run(spark, config(tmp.resolve("driver"), "train.workers=1", "train.batch_size=16", "train.max_steps=2",
+          "tracking.mlflow.uri=" + server.uri(), "tracking.mlflow.experiment=cola"), List.of());
+      MlflowServer.Run driver = server.runs().values().stream()
+          .filter(x -> "driver".equals(x.tags.get("mlflow.runName"))).findFirst().orElseThrow();
+      assertEquals("FINISHED", driver.info.get("status").getAsString());
+      assertEquals("1", driver.params.get("train.workers"));
+      assertEquals(r.info.get("experiment_id"), driver.info.get("experiment_id"));
+      assertEquals(2, driver.metrics.stream().filter(m -> m.get("key").getAsString().equals("train/loss")).count());
     }
   }
 
