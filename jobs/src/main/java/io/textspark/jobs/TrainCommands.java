@@ -26,7 +26,7 @@ final class TrainCommands {
 
     @Override
     public List<String> sections() {
-      return List.of("train", "model", "data");
+      return List.of("train", "model", "data", "tracking");
     }
 
     @Override

@@ -50,6 +50,11 @@ class TextSparkCliTest {
     assertTrue(help.out().contains("Where the CoLA zip comes from"), help.out());
     assertTrue(help.out().contains("data.max_reject_fraction = 0.01"), help.out());
     assertTrue(help.out().contains("--overwrite"), help.out());
+
+    Run train = run("train", "--help");
+    assertEquals(0, train.code());
+    assertTrue(train.out().contains("tracking.mlflow.uri = ") && train.out().contains("MLflow tracking server"),
+        train.out());
   }
 
   @Test

@@ -26,6 +26,7 @@ public final class TextSparkConfig implements Serializable {
   private final BenchConfig bench;
   private final HadoopConfig hadoop;
   private final DemoConfig demo;
+  private final TrackingConfig tracking;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -42,6 +43,7 @@ public final class TextSparkConfig implements Serializable {
     this.bench = BenchConfig.from(new Settings(raw, "bench"));
     this.hadoop = HadoopConfig.from(raw);
     this.demo = DemoConfig.from(new Settings(raw, "demo"));
+    this.tracking = TrackingConfig.from(new Settings(raw, "tracking.mlflow"));
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -135,5 +137,10 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code tokenize} section. */
   public TokenizeConfig tokenize() {
     return tokenize;
+  }
+
+  /** The {@code tracking.mlflow} section: where runs are logged as MLflow runs, if anywhere. */
+  public TrackingConfig tracking() {
+    return tracking;
   }
 }

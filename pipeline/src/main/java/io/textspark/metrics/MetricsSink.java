@@ -22,6 +22,13 @@ public interface MetricsSink extends AutoCloseable {
   /** Pushes buffered values out; called after each checkpoint. */
   default void flush() {}
 
+  /**
+   * Says the run ended normally, with {@code bestCheckpoint} (a path; empty when none was written)
+   * its best checkpoint; called once, before {@link #close()}. A sink closed without it belongs to
+   * a run that failed.
+   */
+  default void finished(String bestCheckpoint) {}
+
   /** Flushes and releases the sink. */
   @Override
   default void close() {}
@@ -53,6 +60,13 @@ public interface MetricsSink extends AutoCloseable {
       public void flush() {
         for (MetricsSink s : copy) {
           s.flush();
+        }
+      }
+
+      @Override
+      public void finished(String bestCheckpoint) {
+        for (MetricsSink s : copy) {
+          s.finished(bestCheckpoint);
         }
       }
 

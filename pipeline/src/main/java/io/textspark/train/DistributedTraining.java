@@ -10,6 +10,7 @@ import io.textspark.collective.RingCollective;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
+import io.textspark.metrics.MetricsSink;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayOutputStream;
@@ -73,17 +74,17 @@ public final class DistributedTraining {
 
   /** Runs the barrier stage, restarting it from the last checkpoint on failure; returns rank 0's summary. */
   public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
-      Dataset<Row> train, Dataset<Row> validation, Path outputDir) {
+      Dataset<Row> train, Dataset<Row> validation, Path outputDir, MetricsSink.Factory sinks) {
     SparkContext sc = spark.sparkContext();
-    return run(spark, config, pretrained, train, validation, outputDir, () -> taskSlots(sc));
+    return run(spark, config, pretrained, train, validation, outputDir, sinks, () -> taskSlots(sc));
   }
 
   /**
-   * {@link #run(SparkSession, TextSparkConfig, PretrainedModel, Dataset, Dataset, Path)} counting
+   * {@link #run(SparkSession, TextSparkConfig, PretrainedModel, Dataset, Dataset, Path, MetricsSink.Factory)} counting
    * task slots with {@code taskSlots}, so tests can make a restart find fewer slots.
    */
   static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
-      Dataset<Row> train, Dataset<Row> validation, Path outputDir, IntSupplier taskSlots) {
+      Dataset<Row> train, Dataset<Row> validation, Path outputDir, MetricsSink.Factory sinks, IntSupplier taskSlots) {
     TrainConfig cfg = config.train();
     int workers = cfg.workers();
     SparkContext sc = spark.sparkContext();
@@ -129,7 +130,7 @@ public final class DistributedTraining {
         try {
           TrainWorker worker = new TrainWorker(cfg.withResumeFrom(resume), trainRows, validationRows, weights,
               pretrained.config(), pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(),
-              outputDir, conf, ThreadLocalRandom.current().nextLong(), attempt);
+              outputDir, conf, ThreadLocalRandom.current().nextLong(), attempt, sinks);
           // One task per worker; the tasks take their data from the broadcasts, not from the partitions.
           List<Integer> ranks = IntStream.range(0, running).boxed().toList();
           List<String> out = JavaSparkContext.fromSparkContext(sc).parallelize(ranks, running).rdd().barrier()

@@ -12,11 +12,16 @@ import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.fs.StagedOutput;
 import io.textspark.metrics.MetricsFormat;
+import io.textspark.metrics.MetricsSink;
 import io.textspark.model.ClassifierConfig;
 import io.textspark.model.PretrainedModel;
+import io.textspark.tracking.RunDescription;
+import io.textspark.tracking.TrackingSinks;
 import java.io.IOException;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -81,13 +86,15 @@ public final class TrainJob {
 
     Dataset<Row> trainRows = spark.read().parquet(layout.tokenized("train").toString());
     Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
+    MetricsSink.Factory sinks = TrackingSinks.of(config.tracking(),
+        describe(config, spark.sparkContext().applicationId(), marker, pretrained, outputDir));
     Trainer.Summary summary;
     if (cfg.workers() > 1) {
       Console.info("train: model %s (%s), output %s", pretrained.reference(),
           modelConfig.describe(), outputDir);
-      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir);
+      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir, sinks);
     } else {
-      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners);
+      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners, sinks);
     }
     Console.info("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
         + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
@@ -99,7 +106,7 @@ public final class TrainJob {
   /** A single worker: collects the (small) data to the driver and trains there. */
   private static Trainer.Summary trainOnDriver(TextSparkConfig config, PretrainedModel pretrained,
       Dataset<Row> trainRows, Dataset<Row> validationRows, Path outputDir, Configuration conf,
-      List<Trainer.Listener> listeners) {
+      List<Trainer.Listener> listeners, MetricsSink.Factory sinks) {
     TrainConfig cfg = config.train();
     ClassifierConfig modelConfig = pretrained.config();
     Examples train = Examples.fromRows(trainRows.toLocalIterator(), "training set");
@@ -111,7 +118,27 @@ public final class TrainJob {
 
     TrainInputs inputs = new TrainInputs(train, validation, modelConfig, pretrained.weights(),
         pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(), outputDir, conf);
-    return Trainer.fit(cfg, inputs, Collective.single(), listeners);
+    return Trainer.fit(cfg, inputs, Collective.single(), listeners, null, sinks);
+  }
+
+  /**
+   * What the run tells an experiment tracker: the resolved configuration as parameters, and as tags
+   * the checksums of its data and tokenizer, the textspark version and the Spark application.
+   */
+  static RunDescription describe(TextSparkConfig config, String applicationId, JsonObject marker,
+      PretrainedModel pretrained, Path outputDir) {
+    Map<String, String> tags = new LinkedHashMap<>();
+    tags.put("mlflow.source.name", "textspark train");
+    tags.put("mlflow.source.type", "JOB");
+    String version = TrainJob.class.getPackage().getImplementationVersion();
+    tags.put("textspark.version", version == null ? "dev" : version);
+    tags.put("textspark.spark.application_id", applicationId);
+    tags.put("textspark.model", pretrained.reference());
+    tags.put("textspark.model.tokenizer_sha256", pretrained.tokenizerSha256());
+    tags.put("textspark.data.raw_sha256", marker.has("raw_sha256") ? marker.get("raw_sha256").getAsString() : "");
+    tags.put("textspark.data.tokenizer_sha256", marker.get("tokenizer_sha256").getAsString());
+    tags.put("textspark.output_dir", outputDir.toString());
+    return new RunDescription(outputDir.getName(), tags, RunDescription.flatten(config.renderedJson()));
   }
 
   /** Fails before training when checkpoints could not be written, naming the folder. */

@@ -7,6 +7,7 @@ import io.textspark.collective.RingCollective;
 import io.textspark.compute.Compute;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
+import io.textspark.metrics.MetricsSink;
 import io.textspark.model.ClassifierConfig;
 import io.textspark.model.ModelFamilies;
 import io.textspark.model.Safetensors;
@@ -51,6 +52,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
   private final HadoopConf hadoopConf;
   private final long token;
   private final int attempt;
+  private final MetricsSink.Factory sinks;
 
   /**
    * Captures everything a worker needs; the task ships it to the executors.
@@ -61,11 +63,12 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
    * @param weights the pretrained weights as safetensors bytes, shipped once per executor
    * @param token the number that admits this attempt's tasks, and only them, into the ring
    * @param attempt 0 for the first run of the stage, then 1, 2, ... for restarts
+   * @param sinks opens rank 0's metrics sinks in its executor (run logs, experiment tracking)
    */
   TrainWorker(TrainConfig cfg, Broadcast<Examples> train, Broadcast<Examples> validation, Broadcast<byte[]> weights,
       ClassifierConfig modelConfig,
       byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf,
-      long token, int attempt) {
+      long token, int attempt, MetricsSink.Factory sinks) {
     this.cfg = cfg;
     this.train = train;
     this.validation = validation;
@@ -78,6 +81,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
     this.hadoopConf = new HadoopConf(hadoopConf);
     this.token = token;
     this.attempt = attempt;
+    this.sinks = sinks;
   }
 
   @Override
@@ -110,7 +114,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
     listeners.addAll(WorkerHooks.listeners(rank, attempt));
     RingCollective ring = BarrierRendezvous.join(context, cfg.collectiveTimeout(), token);
     try {
-      Trainer.Summary summary = Trainer.fit(cfg, inputs, ring, listeners, device);
+      Trainer.Summary summary = Trainer.fit(cfg, inputs, ring, listeners, device, sinks);
       return rank == 0 ? List.of(summary.toJson().toString()).iterator() : Collections.emptyIterator();
     } finally {
       try {

@@ -231,7 +231,9 @@ public final class Trainer {
         sync.broadcastWeights(model.parameters().values());
       }
       model.setRequiresGradient(true);
-      return loop(root, model, optimizer, store, logs, state, started);
+      Summary summary = loop(root, model, optimizer, store, logs, state, started);
+      logs.finished(summary.bestCheckpoint());
+      return summary;
     }
   }
 

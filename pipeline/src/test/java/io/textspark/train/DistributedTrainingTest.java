@@ -17,6 +17,7 @@ import io.textspark.data.DataLayout;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
 import io.textspark.model.PretrainedModel;
+import io.textspark.testing.MlflowServer;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
@@ -143,6 +144,44 @@ class DistributedTrainingTest {
   }
 
   @Test
+  void twoWorkersLogOneMlflowRunFromRankZeroAndOneWorkerFromTheDriver() throws IOException {
+    try (MlflowServer server = new MlflowServer()) {
+      Path run = tmp.resolve("tracked");
+      Trainer.Summary s = TrainJob.run(spark, config(run, "train.workers=2", "train.accumulate=1",
+          "train.batch_size=8", "train.max_steps=4", "tracking.mlflow.uri=" + server.uri(),
+          "tracking.mlflow.experiment=cola"), List.of());
+      assertEquals(1, server.runs().size(), "rank 0 alone tracks");
+      MlflowServer.Run r = server.runs().values().iterator().next();
+      assertEquals("FINISHED", r.info.get("status").getAsString());
+      assertEquals("tracked", r.tags.get("mlflow.runName"));
+      assertEquals("textspark train", r.tags.get("mlflow.source.name"));
+      assertEquals(spark.sparkContext().applicationId(), r.tags.get("textspark.spark.application_id"));
+      PretrainedModel pretrained = PretrainedModel.load(model.toString(), config(run).model(),
+          spark.sparkContext().hadoopConfiguration());
+      assertEquals(pretrained.tokenizerSha256(), r.tags.get("textspark.model.tokenizer_sha256"));
+      assertEquals(pretrained.tokenizerSha256(), r.tags.get("textspark.data.tokenizer_sha256"));
+      assertEquals(64, r.tags.get("textspark.data.raw_sha256").length());
+      assertEquals("2", r.params.get("train.workers"));
+      assertEquals("cola", server.experiments().values().iterator().next().get("name").getAsString());
+      assertEquals(List.of(1L, 2L, 3L, 4L), r.metrics.stream().filter(m -> m.get("key").getAsString().equals("train/loss"))
+          .map(m -> m.get("step").getAsLong()).toList(), "each step once");
+      String best = new org.apache.hadoop.fs.Path(s.bestCheckpoint()).getName();
+      assertTrue(server.artifacts().keySet().stream().anyMatch(k -> k.endsWith("/artifacts/checkpoint/model.safetensors")),
+          "the best checkpoint " + best + " is uploaded: " + server.artifacts().keySet());
+
+      // One worker trains on the driver, with the same sinks.
+      TrainJob.run(spark, config(tmp.resolve("driver"), "train.workers=1", "train.batch_size=16", "train.max_steps=2",
+          "tracking.mlflow.uri=" + server.uri(), "tracking.mlflow.experiment=cola"), List.of());
+      MlflowServer.Run driver = server.runs().values().stream()
+          .filter(x -> "driver".equals(x.tags.get("mlflow.runName"))).findFirst().orElseThrow();
+      assertEquals("FINISHED", driver.info.get("status").getAsString());
+      assertEquals("1", driver.params.get("train.workers"));
+      assertEquals(r.info.get("experiment_id"), driver.info.get("experiment_id"));
+      assertEquals(2, driver.metrics.stream().filter(m -> m.get("key").getAsString().equals("train/loss")).count());
+    }
+  }
+
+  @Test
   void aWorkerFailureRestartsFromTheLastCheckpointAndEndsWithTheWeightsOfAnUnfailedRun() throws IOException {
     String[] common = {"train.workers=2", "train.batch_size=16", "train.max_steps=7", "train.checkpoint.every_steps=2",
         "train.max_restarts=1"};
@@ -196,7 +235,7 @@ class DistributedTrainingTest {
       s = printed(out, () -> DistributedTraining.run(spark, cfg, pretrained,
           spark.read().parquet(layout.tokenized("train").toString()),
           spark.read().parquet(layout.tokenized("validation").toString()),
-          new org.apache.hadoop.fs.Path(elastic.toUri()), slots));
+          new org.apache.hadoop.fs.Path(elastic.toUri()), io.textspark.metrics.RunLogs::open, slots));
     } finally {
       fault.close();
     }
