@@ -26,6 +26,7 @@ public final class TextSparkConfig implements Serializable {
   private final BenchConfig bench;
   private final HadoopConfig hadoop;
   private final DemoConfig demo;
+  private final TuneConfig tune;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -42,6 +43,7 @@ public final class TextSparkConfig implements Serializable {
     this.bench = BenchConfig.from(new Settings(raw, "bench"));
     this.hadoop = HadoopConfig.from(raw);
     this.demo = DemoConfig.from(new Settings(raw, "demo"));
+    this.tune = TuneConfig.from(new Settings(raw, "tune"), raw);
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -130,6 +132,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code demo} section. */
   public DemoConfig demo() {
     return demo;
+  }
+
+  /** The {@code tune} section. */
+  public TuneConfig tune() {
+    return tune;
   }
 
   /** The {@code tokenize} section. */

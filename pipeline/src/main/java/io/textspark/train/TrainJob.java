@@ -55,6 +55,36 @@ public final class TrainJob {
       DistributedTraining.checkCluster(spark.sparkContext(), cfg.workers(), DistributedTraining.SLOT_WAIT);
     }
     DataLayout layout = new DataLayout(config.data().root());
+    PretrainedModel pretrained = checkedModel(config, conf);
+    ClassifierConfig modelConfig = pretrained.config();
+    if (!cfg.fastDevRun()) {
+      probeWritable(outputDir, conf);
+    }
+
+    Dataset<Row> trainRows = spark.read().parquet(layout.tokenized("train").toString());
+    Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
+    Trainer.Summary summary;
+    if (cfg.workers() > 1) {
+      Console.info("train: model %s (%s), output %s", pretrained.reference(),
+          modelConfig.describe(), outputDir);
+      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir);
+    } else {
+      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners);
+    }
+    Console.info("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
+        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
+    Console.info("train: best " + MetricsFormat.line(summary.bestMetrics()));
+    Console.info(summary.toJson().toString());
+    return summary;
+  }
+
+  /**
+   * Loads the pretrained model of {@code config} after checking that the tokenized data under
+   * {@code data.root} exists and was made with its tokenizer and fits its positions; the tuner
+   * makes the same checks before its trials.
+   */
+  public static PretrainedModel checkedModel(TextSparkConfig config, Configuration conf) {
+    DataLayout layout = new DataLayout(config.data().root());
     Path tokenized = HadoopPaths.qualify(layout.tokenized(), conf);
     JsonObject marker = StagedOutput.marker(tokenized, conf).orElseThrow(() -> new TextSparkException(
         "no tokenized data at " + tokenized + ": run `textspark download` and `textspark tokenize` first (with the"
@@ -75,25 +105,7 @@ public final class TrainJob {
           + modelConfig.maxPositionEmbeddings() + " positions. Re-run tokenize with tokenize.max_length="
           + modelConfig.maxPositionEmbeddings() + " --overwrite.");
     }
-    if (!cfg.fastDevRun()) {
-      probeWritable(outputDir, conf);
-    }
-
-    Dataset<Row> trainRows = spark.read().parquet(layout.tokenized("train").toString());
-    Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
-    Trainer.Summary summary;
-    if (cfg.workers() > 1) {
-      Console.info("train: model %s (%s), output %s", pretrained.reference(),
-          modelConfig.describe(), outputDir);
-      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir);
-    } else {
-      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners);
-    }
-    Console.info("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
-        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
-    Console.info("train: best " + MetricsFormat.line(summary.bestMetrics()));
-    Console.info(summary.toJson().toString());
-    return summary;
+    return pretrained;
   }
 
   /** A single worker: collects the (small) data to the driver and trains there. */
