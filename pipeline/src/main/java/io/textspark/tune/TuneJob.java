@@ -191,7 +191,7 @@ public final class TuneJob {
         while (!segment(t)) {
           TuneFolder.save(out, t, conf);
         }
-      } catch (RuntimeException e) {
+      } catch (Exception e) { // SparkException, which Scala throws undeclared, included
         t.status = Trial.FAILED;
         t.error = reason(e);
         Console.warn("tune: trial %d failed: %s", t.number, t.error);

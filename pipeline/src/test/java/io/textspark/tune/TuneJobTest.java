@@ -1,0 +1,139 @@
+package io.textspark.tune;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.textspark.TextSparkException;
+import io.textspark.config.TextSparkConfig;
+import io.textspark.data.DownloadJob;
+import io.textspark.data.TokenizeJob;
+import io.textspark.evaluate.EvaluateJob;
+import io.textspark.testing.Shared;
+import io.textspark.testing.SharedSpark;
+import io.textspark.testing.TinyBert;
+import io.textspark.train.Trainer;
+import io.textspark.train.WorkerHooks;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Real tunes of a tiny BERT on CoLA on local[2]: early stopping, a failing trial, outputs, resume, refusals. */
+class TuneJobTest {
+  @TempDir static Path shared;
+  @TempDir Path tmp;
+  private final SparkSession spark = SharedSpark.get();
+
+  @BeforeAll
+  static void data() throws IOException {
+    TinyBert.write(shared.resolve("tiny"), 5);
+    TextSparkConfig c = config(shared.resolve("unused"));
+    DownloadJob.run(SharedSpark.get(), c);
+    TokenizeJob.run(SharedSpark.get(), c);
+  }
+
+  private static TextSparkConfig config(Path out, String... more) throws IOException {
+    Path space = out.resolveSibling(out.getFileName() + ".conf");
+    Files.createDirectories(out.getParent());
+    Files.writeString(space, "tune.space { \"train.lr\" { choice = [3e-3, 1e-6, 1e-6, 1e-6, 1e-6] } }");
+    List<String> all = new ArrayList<>(List.of("data.url=" + Shared.colaZip().toUri(),
+        "data.root=" + shared.resolve("data"), "model.name=" + shared.resolve("tiny"), "tokenize.max_length=64",
+        "train.epochs=1", "train.max_steps=8", "train.val_every_steps=2", "train.batch_size=16",
+        "train.val_batch_size=512", "train.threads=1", "train.log_every_steps=1000",
+        "train.checkpoint.monitor=val/loss", "train.checkpoint.mode=min", "tune.output_dir=" + out,
+        "tune.search=grid", "tune.parallelism=1", "tune.grace_period=1", "tune.reduction_factor=2"));
+    all.addAll(List.of(more));
+    return TextSparkConfig.load(List.of(space.toString()), all);
+  }
+
+  @Test
+  void stopsBadTrialsEarlyWritesTheTableAndResumesWithoutRetraining() throws IOException {
+    Path out = tmp.resolve("tune");
+    TuneJob.Result r = TuneJob.run(spark, config(out));
+    assertEquals(5, r.trials().size());
+    // Trial 0 (lr 3e-3) learns; the tiny lr trials after it are worse at rung 1 and stop there, except that
+    // each is compared with the values before it, so the first of them may go on to rung 2.
+    assertEquals("completed", r.trials().get(0).status(), r.trials().toString());
+    assertEquals(8, r.trials().get(0).steps());
+    long stopped = r.trials().stream().filter(t -> t.status().equals("stopped")).count();
+    assertTrue(stopped >= 3, r.trials().toString());
+    r.trials().stream().filter(t -> t.status().equals("stopped")).forEach(t -> assertTrue(t.steps() < 8));
+    assertEquals(0, r.best().number());
+    assertTrue(r.fullSeconds() > r.seconds() * 0 && r.fullSeconds() > 0);
+
+    JsonObject json = JsonParser.parseString(Files.readString(out.resolve("trials.json"))).getAsJsonObject();
+    assertEquals(0, json.get("best_trial").getAsInt());
+    assertEquals(5, json.getAsJsonArray("trials").size());
+    List<Row> rows = spark.read().parquet(out.resolve("trials.parquet").toString()).orderBy("trial").collectAsList();
+    assertEquals(5, rows.size());
+    assertEquals("0.003", rows.get(0).getJavaMap(rows.get(0).fieldIndex("params")).get("train.lr"));
+    assertEquals("completed", rows.get(0).getString(rows.get(0).fieldIndex("status")));
+    assertFalse(rows.get(1).getList(rows.get(1).fieldIndex("rungs")).isEmpty(), "a stopped trial keeps its rungs");
+    String report = Files.readString(out.resolve("report.html"));
+    assertTrue(report.contains("<svg") && report.contains("Validation curves") && report.contains("train.lr"));
+
+    // The best checkpoint loads and evaluates.
+    ByteArrayOutputStream quiet = new ByteArrayOutputStream();
+    JsonObject evaluated = EvaluateJob.run(spark, config(out, "evaluate.json=true", "evaluate.model=" + out.resolve("best")),
+        new PrintStream(quiet, true, StandardCharsets.UTF_8));
+    assertEquals(1043, evaluated.getAsJsonObject("overall").get("rows").getAsLong());
+    assertEquals(r.best().best(), evaluated.getAsJsonObject("overall").get("loss").getAsDouble(), 0.02);
+
+    // An existing tune is refused without resume; resuming a finished one trains nothing.
+    TextSparkException e = assertThrows(TextSparkException.class, () -> TuneJob.run(spark, config(out)));
+    assertTrue(e.getMessage().contains("tune.resume=true") && e.getMessage().contains("--overwrite"), e.getMessage());
+    AtomicLong steps = new AtomicLong();
+    try (WorkerHooks.Registration h = WorkerHooks.add((rank, attempt) -> new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        steps.incrementAndGet();
+      }
+    })) {
+      TuneJob.Result again = TuneJob.run(spark, config(out, "tune.resume=true"));
+      assertEquals(0, steps.get());
+      assertEquals(r.trials(), again.trials());
+    }
+    TextSparkException changed = assertThrows(TextSparkException.class, () -> TuneJob.run(spark,
+        config(out, "tune.resume=true", "tune.search=random", "tune.trials=2")));
+    assertTrue(changed.getMessage().contains("planned other trials"), changed.getMessage());
+  }
+
+  @Test
+  void aFailingTrialIsRecordedAndTheOthersFinish() throws IOException {
+    Path out = tmp.resolve("tune");
+    AtomicBoolean armed = new AtomicBoolean(true);
+    try (WorkerHooks.Registration h = WorkerHooks.add((rank, attempt) -> new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        if (globalStep == 3 && armed.getAndSet(false)) {
+          throw new IllegalStateException("injected failure");
+        }
+      }
+    })) {
+      TuneJob.Result r = TuneJob.run(spark, config(out, "tune.parallelism=2"));
+      List<TuneJob.TrialView> failed = r.trials().stream().filter(t -> t.status().equals("failed")).toList();
+      assertEquals(1, failed.size(), r.trials().toString());
+      assertEquals(4, r.trials().stream().filter(t -> t.status().equals("completed") || t.status().equals("stopped"))
+          .count(), r.trials().toString());
+      JsonObject json = JsonParser.parseString(Files.readString(out.resolve("trials.json"))).getAsJsonObject();
+      String error = json.getAsJsonArray("trials").get(failed.get(0).number()).getAsJsonObject().get("error")
+          .getAsString();
+      assertTrue(error.contains("injected failure"), error);
+    }
+  }
+}
