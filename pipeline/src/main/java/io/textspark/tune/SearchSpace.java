@@ -93,7 +93,8 @@ public final class SearchSpace {
 
   private static Dimension dimension(String key, String where, String kind, ConfigValue value) {
     if (!KINDS.contains(kind)) {
-      throw new ConfigError(where + "." + kind + " is not a kind of range: use choice, uniform, loguniform or randint.");
+      throw new ConfigError(where + "." + kind + " is not a kind of range: use choice, uniform, loguniform or"
+          + " randint.");
     }
     if (value.valueType() != ConfigValueType.LIST) {
       throw new ConfigError(where + "." + kind + " must be a list, for example " + kind + " = [1, 2].");
@@ -114,7 +115,8 @@ public final class SearchSpace {
     double lo = ((Number) values.get(0)).doubleValue();
     double hi = ((Number) values.get(1)).doubleValue();
     if (!(lo <= hi)) {
-      throw new ConfigError(where + "." + kind + " = " + value.render() + ": the low end must not exceed the high end.");
+      throw new ConfigError(where + "." + kind + " = " + value.render()
+          + ": the low end must not exceed the high end.");
     }
     if (kind.equals("loguniform") && lo <= 0) {
       throw new ConfigError(where + ".loguniform = " + value.render() + ": both ends must be positive; use uniform"

@@ -75,7 +75,8 @@ public final class TuneJob {
     Configuration conf = config.hadoop().applyTo(sc.hadoopConfiguration());
     Path out = HadoopPaths.qualify(new Path(tc.outputDir()), conf);
     SearchSpace space = SearchSpace.parse(tc.space(), config.raw());
-    List<Map<String, String>> planned = tc.search().equals("grid") ? space.grid() : space.random(tc.trials(), tc.seed());
+    List<Map<String, String>> planned =
+        tc.search().equals("grid") ? space.grid() : space.random(tc.trials(), tc.seed());
     for (int i = 0; i < planned.size(); i++) {
       trialConfig(config, out, new Trial(i, planned.get(i)), false, List.of()); // every trial's settings are valid
     }
