@@ -75,9 +75,9 @@ public final class Trainer {
     /**
      * Called once a validation's checkpoint is committed, with the number of validations of the
      * whole run so far (a resumed run counts those before the resume too) and their metrics.
-     * Returning true pauses the run there: it ends as if killed after that checkpoint, so resuming
-     * from {@code last} continues exactly, with the learning-rate schedule of the whole run. The
-     * tuner trains a trial rung by rung this way.
+     * Returning true pauses the run there (unless it ends there anyway): it ends as if killed after
+     * that checkpoint, so resuming from {@code last} continues exactly, with the learning-rate
+     * schedule of the whole run. The tuner trains a trial rung by rung this way.
      */
     default boolean pauseAfterValidation(int validations, long globalStep, Map<String, Double> metrics) {
       return false;
@@ -336,7 +336,7 @@ public final class Trainer {
           state.position = position;
           stop = policy.shouldStop(state, lastMetrics, this::reportEarlyStop);
           checkpoint(store, model, optimizer, state, lastMetrics, logs);
-          paused = !stop && pauseRequested(state, lastMetrics);
+          paused = pauseRequested(state, lastMetrics) && !stop;
         } else if (midEpoch && cfg.checkpoint().everySteps() > 0
             && state.globalStep % cfg.checkpoint().everySteps() == 0) {
           state.epoch = epoch;
@@ -354,7 +354,7 @@ public final class Trainer {
         }
         state.stopped = stop && state.epoch < cfg.epochs();
         checkpoint(store, model, optimizer, state, lastMetrics, logs);
-        paused = !stop && state.epoch < cfg.epochs() && pauseRequested(state, lastMetrics);
+        paused = pauseRequested(state, lastMetrics) && !stop && state.epoch < cfg.epochs();
         if (collective.rank() == 0) {
           Console.info("epoch %d/%d done: %s  (RSS %s, heap %s)", epoch + 1, cfg.epochs(),
               MetricsFormat.line(lastMetrics), MemoryStats.rss(), MemoryStats.heapUsed());
@@ -374,7 +374,10 @@ public final class Trainer {
     return summary;
   }
 
-  /** Whether a listener pauses the run after the validation just checkpointed (every listener is asked). */
+  /**
+   * Whether a listener asks to pause after the validation just checkpointed. Every listener sees
+   * every validation, the last one included; a run that ends there anyway just ends.
+   */
   private boolean pauseRequested(TrainState state, Map<String, Double> metrics) {
     boolean pause = false;
     for (Listener l : listeners) {

@@ -92,7 +92,7 @@ class TuneJobTest {
     JsonObject evaluated = EvaluateJob.run(spark,
         config(out, "evaluate.json=true", "evaluate.model=" + out.resolve("best")), new PrintStream(quiet, true, StandardCharsets.UTF_8));
     assertEquals(1043, evaluated.getAsJsonObject("overall").get("rows").getAsLong());
-    assertEquals(r.best().best(), evaluated.getAsJsonObject("overall").get("loss").getAsDouble(), 0.02);
+    assertEquals(r.best().best(), evaluated.getAsJsonObject("overall").get("loss").getAsDouble(), 1e-4);
 
     // An existing tune is refused without resume; resuming a finished one trains nothing.
     TextSparkException e = assertThrows(TextSparkException.class, () -> TuneJob.run(spark, config(out)));
