@@ -12,6 +12,7 @@ import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
 import io.textspark.evaluate.EvaluateJob;
+import io.textspark.testing.ChildJvm;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
@@ -25,8 +26,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,9 +54,18 @@ class TuneJobTest {
   }
 
   private static TextSparkConfig config(Path out, String... more) throws IOException {
+    return TextSparkConfig.load(List.of(spaceFile(out).toString()), overrides(out, more));
+  }
+
+  /** A --conf file with the search space: one good learning rate, then four that barely train. */
+  private static Path spaceFile(Path out) throws IOException {
     Path space = out.resolveSibling(out.getFileName() + ".conf");
     Files.createDirectories(out.getParent());
     Files.writeString(space, "tune.space { \"train.lr\" { choice = [3e-3, 1e-6, 1e-6, 1e-6, 1e-6] } }");
+    return space;
+  }
+
+  private static List<String> overrides(Path out, String... more) {
     List<String> all = new ArrayList<>(List.of("data.url=" + Shared.colaZip().toUri(),
         "data.root=" + shared.resolve("data"), "model.name=" + shared.resolve("tiny"), "tokenize.max_length=64",
         "train.epochs=1", "train.max_steps=8", "train.val_every_steps=2", "train.batch_size=16",
@@ -58,7 +73,7 @@ class TuneJobTest {
         "train.checkpoint.monitor=val/loss", "train.checkpoint.mode=min", "tune.output_dir=" + out,
         "tune.search=grid", "tune.parallelism=1", "tune.grace_period=1", "tune.reduction_factor=2"));
     all.addAll(List.of(more));
-    return TextSparkConfig.load(List.of(space.toString()), all);
+    return all;
   }
 
   @Test
@@ -135,5 +150,62 @@ class TuneJobTest {
           .getAsString();
       assertTrue(error.contains("injected failure"), error);
     }
+  }
+
+  @Test
+  void aKilledTuneResumesWithoutRerunningFinishedTrials() throws Exception {
+    Path out = tmp.resolve("tune");
+    List<String> args = new ArrayList<>(List.of(spaceFile(out).toString()));
+    args.addAll(overrides(out));
+    Path log = tmp.resolve("child.log");
+    try (ChildJvm child = KilledTune.start(args, log)) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (finished(out).size() < 2) {
+        assertTrue(child.alive() && System.nanoTime() < deadline,
+            "the tune did not finish 2 trials:\n" + child.tail());
+        Thread.sleep(100);
+      }
+      child.kill();
+    }
+    Map<String, String> before = finished(out);
+    assertTrue(before.size() >= 2 && before.size() < 5, before.keySet().toString());
+    assertFalse(Files.exists(out.resolve("trials.json")), "a killed tune leaves no table");
+
+    AtomicInteger trainings = new AtomicInteger();
+    try (WorkerHooks.Registration h = WorkerHooks.add((rank, attempt) -> {
+      trainings.incrementAndGet();
+      return null;
+    })) {
+      TuneJob.Result r = TuneJob.run(spark, config(out, "tune.resume=true"));
+      assertTrue(r.trials().stream().allMatch(t -> List.of("completed", "stopped").contains(t.status())),
+          r.trials().toString());
+    }
+    Map<String, String> after = finished(out);
+    before.forEach((id, json) -> assertEquals(json, after.get(id), id + " was not trained again"));
+    // One training segment per rung at most: the unfinished trials only, each up to 3 segments (rungs 1, 2, 4).
+    assertTrue(trainings.get() >= 5 - before.size() && trainings.get() <= 3 * (5 - before.size()),
+        trainings.get() + " segments for " + (5 - before.size()) + " unfinished trials");
+  }
+
+  /** The trial.json of every finished trial, by trial id. */
+  private static Map<String, String> finished(Path out) throws IOException {
+    Map<String, String> done = new TreeMap<>();
+    Path trials = out.resolve("trials");
+    if (!Files.isDirectory(trials)) {
+      return done;
+    }
+    try (Stream<Path> dirs = Files.list(trials)) {
+      for (Path dir : dirs.toList()) {
+        Path file = dir.resolve("trial.json");
+        if (Files.exists(file)) {
+          String json = Files.readString(file);
+          String status = JsonParser.parseString(json).getAsJsonObject().get("status").getAsString();
+          if (status.equals("completed") || status.equals("stopped")) {
+            done.put(dir.getFileName().toString(), json);
+          }
+        }
+      }
+    }
+    return done;
   }
 }
