@@ -105,7 +105,8 @@ class TuneJobTest {
     // The best checkpoint loads and evaluates.
     ByteArrayOutputStream quiet = new ByteArrayOutputStream();
     JsonObject evaluated = EvaluateJob.run(spark,
-        config(out, "evaluate.json=true", "evaluate.model=" + out.resolve("best")), new PrintStream(quiet, true, StandardCharsets.UTF_8));
+        config(out, "evaluate.json=true", "evaluate.model=" + out.resolve("best")),
+        new PrintStream(quiet, true, StandardCharsets.UTF_8));
     assertEquals(1043, evaluated.getAsJsonObject("overall").get("rows").getAsLong());
     assertEquals(r.best().best(), evaluated.getAsJsonObject("overall").get("loss").getAsDouble(), 1e-4);
 
