@@ -71,7 +71,16 @@ final class Segment implements Function<Integer, String> {
         shared.tokenizerJson(), shared.modelReference(), resolvedConfig, new Path(outputDir), hadoopConf.get());
     JsonArray validations = new JsonArray();
     List<Trainer.Listener> listeners = new ArrayList<>(WorkerHooks.listeners(0, 0));
+    long[] firstStep = {0, 0}; // when the first step of the segment ended, and the step
     listeners.add(new Trainer.Listener() {
+      @Override
+      public void afterStep(long globalStep, int epoch, int position) {
+        if (firstStep[0] == 0) {
+          firstStep[0] = System.nanoTime();
+          firstStep[1] = globalStep;
+        }
+      }
+
       @Override
       public boolean pauseAfterValidation(int count, long globalStep, Map<String, Double> metrics) {
         JsonObject v = new JsonObject();
@@ -86,7 +95,12 @@ final class Segment implements Function<Integer, String> {
     Trainer.Summary summary = Trainer.fit(cfg, inputs, Collective.single(), listeners, placement.device());
     JsonObject out = new JsonObject();
     out.add("validations", validations);
-    out.addProperty("seconds", (System.nanoTime() - started) / 1e9);
+    long ended = System.nanoTime();
+    out.addProperty("seconds", (ended - started) / 1e9);
+    // From the end of the first step to the end of the segment: steps with their validations and
+    // checkpoints, without loading the model and resuming, which a trial trained in one piece does once.
+    out.addProperty("timed_seconds", firstStep[0] == 0 ? 0 : (ended - firstStep[0]) / 1e9);
+    out.addProperty("timed_steps", firstStep[0] == 0 ? 0 : summary.globalStep() - firstStep[1]);
     out.addProperty("global_step", summary.globalStep());
     out.addProperty("finished", summary.stoppedEarly() || summary.epochsCompleted() >= cfg.epochs()
         || (cfg.maxSteps() > 0 && summary.globalStep() >= cfg.maxSteps()));

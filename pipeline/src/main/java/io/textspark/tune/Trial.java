@@ -38,9 +38,12 @@ final class Trial {
   int validations;
   long steps;
   long plannedSteps;
-  /** Steps trained by this tune and their wall time, for the seconds per step. */
+  /** Steps trained by this tune and the wall time of its segments. */
   long stepsTrained;
   double seconds;
+  /** Steps timed for the seconds per step (each segment's after its first) and their time. */
+  long timedSteps;
+  double timedSeconds;
   double best = Double.NaN;
   String bestCheckpoint = "";
 
@@ -91,6 +94,8 @@ final class Trial {
     o.addProperty("planned_steps", plannedSteps);
     o.addProperty("steps_trained", stepsTrained);
     o.addProperty("seconds", seconds);
+    o.addProperty("timed_steps", timedSteps);
+    o.addProperty("timed_seconds", timedSeconds);
     o.addProperty("best", best);
     o.addProperty("best_checkpoint", bestCheckpoint);
     return o;
@@ -118,13 +123,21 @@ final class Trial {
     t.plannedSteps = o.get("planned_steps").getAsLong();
     t.stepsTrained = o.get("steps_trained").getAsLong();
     t.seconds = o.get("seconds").getAsDouble();
+    t.timedSteps = o.get("timed_steps").getAsLong();
+    t.timedSeconds = o.get("timed_seconds").getAsDouble();
     t.best = o.get("best").getAsDouble();
     t.bestCheckpoint = o.get("best_checkpoint").getAsString();
     return t;
   }
 
-  /** Measured seconds per optimizer step (validations included), or NaN before any step. */
+  /**
+   * Measured seconds per optimizer step, validations and checkpoints included but not the start of
+   * each segment; NaN before any step was timed.
+   */
   double secondsPerStep() {
+    if (timedSteps > 0) {
+      return timedSeconds / timedSteps;
+    }
     return stepsTrained == 0 ? Double.NaN : seconds / stepsTrained;
   }
 }

@@ -49,7 +49,9 @@ public final class TuneJob {
    * @param trials the trials, in their order
    * @param monitor the metric trials are compared on
    * @param seconds wall time of this invocation
-   * @param fullSeconds estimated wall time of training every trial fully with the same parallelism
+   * @param fullSeconds estimated wall time of training every trial fully with the same parallelism: the
+   *     sum of each trial's measured seconds per step (without the start of its segments) times its
+   *     planned steps, over the parallel slots
    * @param best the best trial, or null when none validated
    */
   public record Result(List<TrialView> trials, String monitor, double seconds, double fullSeconds, TrialView best) {}
@@ -231,6 +233,8 @@ public final class TuneJob {
       t.stepsTrained += step - t.steps;
       t.steps = step;
       t.seconds += result.get("seconds").getAsDouble();
+      t.timedSeconds += result.get("timed_seconds").getAsDouble();
+      t.timedSteps += result.get("timed_steps").getAsLong();
       boolean finished = result.get("finished").getAsBoolean();
       if (result.getAsJsonArray("validations").isEmpty() && !finished) {
         throw new TextSparkException("trial " + t.number + " stopped without validating; see the log above");
