@@ -6,6 +6,7 @@ import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
 import io.textspark.batch.Examples;
 import io.textspark.checkpoint.CheckpointStore;
+import io.textspark.config.ConfigError;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TuneConfig;
 import io.textspark.console.Console;
@@ -147,8 +148,8 @@ public final class TuneJob {
     overrides.addAll(extra);
     try {
       return base.with(overrides);
-    } catch (TextSparkException e) {
-      throw new TextSparkException("trial " + t.number + " of tune.space " + t.params + ": " + e.getMessage(), e);
+    } catch (ConfigError e) {
+      throw new ConfigError("trial " + t.number + " of tune.space " + t.params + ": " + e.getMessage());
     }
   }
 
