@@ -39,6 +39,13 @@ final class Segment implements Function<Integer, String> {
   record Shared(Broadcast<Examples> train, Broadcast<Examples> validation, Broadcast<byte[]> weights,
       String modelConfigJson, byte[] tokenizerJson, String modelReference) implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** Frees the broadcasts on the driver and the executors once the tune is over. */
+    void destroy() {
+      train.destroy();
+      validation.destroy();
+      weights.destroy();
+    }
   }
 
   private final TrainConfig cfg;

@@ -18,7 +18,6 @@ import io.textspark.train.CheckpointPolicy;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -91,18 +90,7 @@ public final class TuneJob {
       t.rungs.forEach(r -> asha.restore(t.id(), r.validations(), r.value()));
     }
 
-    DataLayout layout = new DataLayout(config.data().root());
-    Examples train = Examples.fromRows(spark.read().parquet(layout.tokenized("train").toString())
-        .select("idx", "label", "domain", "input_ids").toLocalIterator(), "training set");
-    Examples validation = Examples.fromRows(spark.read().parquet(layout.tokenized("validation").toString())
-        .select("idx", "label", "domain", "input_ids").toLocalIterator(), "validation set");
-    ByteArrayOutputStream weights = new ByteArrayOutputStream();
-    Safetensors.write(weights, pretrained.weights(), Map.of());
-    Segment.Shared shared = new Segment.Shared(sc.broadcast(train, ClassTag.apply(Examples.class)),
-        sc.broadcast(validation, ClassTag.apply(Examples.class)),
-        sc.broadcast(weights.toByteArray(), ClassTag.apply(byte[].class)), pretrained.config().toJson(),
-        pretrained.tokenizerJson(), pretrained.reference());
-
+    Segment.Shared shared = broadcast(spark, config, pretrained);
     long left = trials.stream().filter(t -> !t.done()).count();
     Console.info("tune: %d trials (%d to train), %s search over %s; %d in parallel; ASHA rungs at %d, %d, %d, ..."
         + " validations of %s (%s); output %s", trials.size(), left, tc.search(), planned.get(0).keySet(),
@@ -110,9 +98,43 @@ public final class TuneJob {
         tc.gracePeriod() * tc.reductionFactor() * tc.reductionFactor(), policy.monitor(),
         policy.maximize() ? "max" : "min", out);
     TuneTracking tracking = TuneTracking.start(config);
-    Runner runner = new Runner(config, out, conf, asha, policy, shared, train.size(), tracking,
+    Runner runner = new Runner(config, out, conf, asha, policy, shared, shared.train().value().size(), tracking,
         JavaSparkContext.fromSparkContext(sc));
-    ExecutorService pool = Executors.newFixedThreadPool(tc.parallelism());
+    try {
+      trainAll(runner, trials, tc.parallelism());
+    } finally {
+      shared.destroy();
+    }
+    double seconds = (System.nanoTime() - started) / 1e9;
+    Result result = result(trials, policy, seconds, tc.parallelism());
+    TuneOutputs.write(spark, out, trials, result, conf);
+    summarize(result, trials);
+    return result;
+  }
+
+  /**
+   * Reads the tokenized sets once on the driver and broadcasts them with the pretrained weights, so
+   * every executor holds one copy for all the trials it trains.
+   */
+  private static Segment.Shared broadcast(org.apache.spark.sql.SparkSession spark, TextSparkConfig config,
+      PretrainedModel pretrained) {
+    SparkContext sc = spark.sparkContext();
+    DataLayout layout = new DataLayout(config.data().root());
+    Examples train = Examples.fromRows(spark.read().parquet(layout.tokenized("train").toString())
+        .select("idx", "label", "domain", "input_ids").toLocalIterator(), "training set");
+    Examples validation = Examples.fromRows(spark.read().parquet(layout.tokenized("validation").toString())
+        .select("idx", "label", "domain", "input_ids").toLocalIterator(), "validation set");
+    ByteArrayOutputStream weights = new ByteArrayOutputStream();
+    Safetensors.write(weights, pretrained.weights(), Map.of());
+    return new Segment.Shared(sc.broadcast(train, ClassTag.apply(Examples.class)),
+        sc.broadcast(validation, ClassTag.apply(Examples.class)),
+        sc.broadcast(weights.toByteArray(), ClassTag.apply(byte[].class)), pretrained.config().toJson(),
+        pretrained.tokenizerJson(), pretrained.reference());
+  }
+
+  /** Trains every unfinished trial, {@code parallelism} at a time; a thread takes the next trial when one ends. */
+  private static void trainAll(Runner runner, List<Trial> trials, int parallelism) {
+    ExecutorService pool = Executors.newFixedThreadPool(parallelism);
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (Trial t : trials) {
@@ -131,11 +153,6 @@ public final class TuneJob {
     } finally {
       pool.shutdownNow();
     }
-    double seconds = (System.nanoTime() - started) / 1e9;
-    Result result = result(trials, policy, seconds, tc.parallelism());
-    TuneOutputs.write(spark, out, trials, result, conf);
-    summarize(result, trials);
-    return result;
   }
 
   /** The trial's configuration: the base, its settings, its folder, and where it resumes from. */
