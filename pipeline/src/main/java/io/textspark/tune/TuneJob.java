@@ -8,13 +8,16 @@ import io.textspark.batch.Examples;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.config.ConfigError;
 import io.textspark.config.TextSparkConfig;
+import io.textspark.config.TrainConfig;
 import io.textspark.config.TuneConfig;
 import io.textspark.console.Console;
 import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.model.PretrainedModel;
 import io.textspark.model.Safetensors;
+import io.textspark.report.RunMetrics;
 import io.textspark.train.CheckpointPolicy;
+import io.textspark.train.DistributedTraining;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
 import java.io.ByteArrayOutputStream;
@@ -29,6 +32,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
 import scala.reflect.ClassTag;
 
 /**
@@ -70,7 +74,7 @@ public final class TuneJob {
       String bestCheckpoint) {}
 
   /** Runs the search {@code config}'s {@code tune} section describes; returns its result. */
-  public static Result run(org.apache.spark.sql.SparkSession spark, TextSparkConfig config) {
+  public static Result run(SparkSession spark, TextSparkConfig config) {
     long started = System.nanoTime();
     TuneConfig tc = config.tune();
     SparkContext sc = spark.sparkContext();
@@ -82,6 +86,7 @@ public final class TuneJob {
     for (int i = 0; i < planned.size(); i++) {
       trialConfig(config, out, new Trial(i, planned.get(i)), false, List.of()); // every trial's settings are valid
     }
+    checkSlots(sc, tc);
     PretrainedModel pretrained = TrainJob.checkedModel(config, conf);
     List<Trial> trials = TuneFolder.prepare(out, planned, tc, conf);
     CheckpointPolicy policy = new CheckpointPolicy(config.train());
@@ -99,7 +104,7 @@ public final class TuneJob {
         policy.maximize() ? "max" : "min", out);
     TuneTracking tracking = TuneTracking.start(config);
     Runner runner = new Runner(config, out, conf, asha, policy, shared, shared.train().value().size(), tracking,
-        JavaSparkContext.fromSparkContext(sc));
+        spark, pretrained);
     try {
       trainAll(runner, trials, tc.parallelism());
     } finally {
@@ -116,7 +121,7 @@ public final class TuneJob {
    * Reads the tokenized sets once on the driver and broadcasts them with the pretrained weights, so
    * every executor holds one copy for all the trials it trains.
    */
-  private static Segment.Shared broadcast(org.apache.spark.sql.SparkSession spark, TextSparkConfig config,
+  private static Segment.Shared broadcast(SparkSession spark, TextSparkConfig config,
       PretrainedModel pretrained) {
     SparkContext sc = spark.sparkContext();
     DataLayout layout = new DataLayout(config.data().root());
@@ -130,6 +135,17 @@ public final class TuneJob {
         sc.broadcast(validation, ClassTag.apply(Examples.class)),
         sc.broadcast(weights.toByteArray(), ClassTag.apply(byte[].class)), pretrained.config().toJson(),
         pretrained.tokenizerJson(), pretrained.reference());
+  }
+
+  /** Refuses, before any work, a tune whose trials at once need more task slots than the application has. */
+  private static void checkSlots(SparkContext sc, TuneConfig tc) {
+    int needed = tc.parallelism() * tc.workersPerTrial();
+    int slots = DistributedTraining.taskSlots(sc);
+    if (tc.workersPerTrial() > 1 && needed > slots) {
+      throw new TextSparkException("tune.parallelism x tune.workers_per_trial = " + tc.parallelism() + " x "
+          + tc.workersPerTrial() + " = " + needed + " task slots, but the application has " + slots + " (" + sc.master()
+          + "). Lower tune.parallelism or tune.workers_per_trial, or add executors.");
+    }
   }
 
   /** Trains every unfinished trial, {@code parallelism} at a time; a thread takes the next trial when one ends. */
@@ -161,7 +177,8 @@ public final class TuneJob {
     t.params.forEach((k, v) -> overrides.add(k + "=" + v));
     overrides.add("train.output_dir=" + TuneFolder.trialDir(out, t));
     overrides.add("train.resume_from=" + (resume ? "last" : ""));
-    overrides.add("train.workers=1");
+    overrides.add("train.workers=" + base.tune().workersPerTrial());
+    overrides.add("train.min_workers=" + base.tune().workersPerTrial());
     overrides.addAll(extra);
     try {
       return base.with(overrides);
@@ -203,7 +220,7 @@ public final class TuneJob {
 
   /** Trains trials segment by segment; shared by the driver's threads. */
   private record Runner(TextSparkConfig config, Path out, Configuration conf, Asha asha, CheckpointPolicy policy,
-      Segment.Shared shared, int trainRows, TuneTracking tracking, JavaSparkContext jsc) {
+      Segment.Shared shared, int trainRows, TuneTracking tracking, SparkSession spark, PretrainedModel pretrained) {
 
     void train(Trial t) {
       try {
@@ -229,11 +246,7 @@ public final class TuneJob {
       TextSparkConfig tcfg = trialConfig(config, out, t, resume, tracking.trialOverrides(t.number));
       t.plannedSteps = Trainer.totalSteps(tcfg.train(), trainRows);
       int pauseAt = asha.nextRung(t.validations);
-      jsc.setLocalProperty("spark.job.description", "textspark tune: trial " + t.number + " to validation " + pauseAt);
-      Segment task = new Segment(tcfg.train(), shared, tcfg.renderedJson(), TuneFolder.trialDir(out, t), conf,
-          policy.monitor(), pauseAt);
-      JsonObject result = JsonParser.parseString(jsc.parallelize(List.of(t.number), 1).map(task).collect().get(0))
-          .getAsJsonObject();
+      JsonObject result = tcfg.train().workers() > 1 ? barrierSegment(t, tcfg, pauseAt) : taskSegment(t, tcfg, pauseAt);
       double lastValue = Double.NaN;
       long lastStep = t.steps;
       for (JsonElement e : result.getAsJsonArray("validations")) {
@@ -271,6 +284,55 @@ public final class TuneJob {
         return true;
       }
       return false;
+    }
+
+    /** A segment of a single-worker trial: one Spark task ({@link Segment}). */
+    private JsonObject taskSegment(Trial t, TextSparkConfig tcfg, int pauseAt) {
+      JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      jsc.setLocalProperty("spark.job.description", "textspark tune: trial " + t.number + " to validation " + pauseAt);
+      Segment task = new Segment(tcfg.train(), shared, tcfg.renderedJson(), TuneFolder.trialDir(out, t), conf,
+          policy.monitor(), pauseAt);
+      return JsonParser.parseString(jsc.parallelize(List.of(t.number), 1).map(task).collect().get(0))
+          .getAsJsonObject();
+    }
+
+    /**
+     * A segment of a multi-worker trial: one barrier stage ({@link DistributedTraining}, restarts
+     * included), its validations read back from the trial's {@code logs/metrics.jsonl}, in the
+     * shape of {@link Segment}'s result.
+     */
+    private JsonObject barrierSegment(Trial t, TextSparkConfig tcfg, int pauseAt) {
+      DataLayout layout = new DataLayout(tcfg.data().root());
+      Path dir = TuneFolder.trialDir(out, t);
+      Trainer.Summary s = DistributedTraining.run(spark, tcfg, pretrained,
+          spark.read().parquet(layout.tokenized("train").toString()),
+          spark.read().parquet(layout.tokenized("validation").toString()), dir, pauseAt);
+      java.util.TreeMap<Long, Double> byStep = new java.util.TreeMap<>();
+      for (Map<String, Double> v : RunMetrics.read(dir.toString(), conf).validation()) {
+        long step = v.get("step").longValue();
+        if (step > t.steps) {
+          byStep.put(step, v.getOrDefault(policy.monitor(), Double.NaN));
+        }
+      }
+      com.google.gson.JsonArray validations = new com.google.gson.JsonArray();
+      int count = t.validations;
+      for (Map.Entry<Long, Double> e : byStep.entrySet()) {
+        JsonObject v = new JsonObject();
+        v.addProperty("validations", ++count);
+        v.addProperty("step", e.getKey());
+        v.addProperty("value", e.getValue());
+        validations.add(v);
+      }
+      TrainConfig cfg = tcfg.train();
+      JsonObject result = new JsonObject();
+      result.add("validations", validations);
+      result.addProperty("seconds", s.seconds());
+      result.addProperty("timed_seconds", s.seconds());
+      result.addProperty("timed_steps", s.globalStep() - t.steps);
+      result.addProperty("global_step", s.globalStep());
+      result.addProperty("finished", s.stoppedEarly() || s.epochsCompleted() >= cfg.epochs()
+          || (cfg.maxSteps() > 0 && s.globalStep() >= cfg.maxSteps()));
+      return result;
     }
   }
 

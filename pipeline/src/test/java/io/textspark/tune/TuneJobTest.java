@@ -154,6 +154,32 @@ class TuneJobTest {
   }
 
   @Test
+  void trialsOfTwoWorkersTrainRungByRungInBarrierStages() throws IOException {
+    Path out = tmp.resolve("tune");
+    TextSparkException tooMany = assertThrows(TextSparkException.class, () -> TuneJob.run(spark,
+        config(out, "tune.workers_per_trial=2", "tune.parallelism=2")));
+    assertTrue(tooMany.getMessage().contains("2 x 2 = 4 task slots"), tooMany.getMessage());
+    assertFalse(Files.exists(out), "nothing written");
+
+    Path space = spaceFile(out);
+    Files.writeString(space, "tune.space { \"train.lr\" { choice = [3e-3, 1e-6] } }");
+    TuneJob.Result r = TuneJob.run(spark, TextSparkConfig.load(List.of(space.toString()),
+        overrides(out, "tune.workers_per_trial=2")));
+    assertEquals("completed", r.trials().get(0).status(), r.trials().toString());
+    assertEquals(8, r.trials().get(0).steps());
+    JsonObject json = JsonParser.parseString(Files.readString(out.resolve("trials.json"))).getAsJsonObject();
+    JsonObject first = json.getAsJsonArray("trials").get(0).getAsJsonObject();
+    // validations at steps 2, 4, 6 and 8; rungs at 1, 2 and 4, each a pause of the barrier stage
+    assertEquals(4, first.get("validations").getAsInt(), first.toString());
+    assertEquals(4, first.getAsJsonArray("curve").size(), first.toString());
+    assertEquals(3, first.getAsJsonArray("rungs").size(), first.toString());
+    assertEquals(List.of(2L, 4L, 8L), first.getAsJsonArray("rungs").asList().stream()
+        .map(e -> e.getAsJsonObject().get("step").getAsLong()).toList());
+    String trialConfig = Files.readString(out.resolve("trials/trial-000/summary.json"));
+    assertTrue(trialConfig.contains("\"global_step\":8"), trialConfig);
+  }
+
+  @Test
   void aKilledTuneResumesWithoutRerunningFinishedTrials() throws Exception {
     Path out = tmp.resolve("tune");
     List<String> args = new ArrayList<>(List.of(spaceFile(out).toString()));
