@@ -23,7 +23,7 @@ public final class SearchSpace {
   /** Largest grid a search expands to. */
   static final int MAX_GRID = 10_000;
   private static final Set<String> KINDS = Set.of("choice", "uniform", "loguniform", "randint");
-  /** Settings a trial cannot vary: the tuner owns them, or a trial is one worker. */
+  /** Settings a trial cannot vary: the tuner owns them (workers per trial: {@code tune.workers_per_trial}). */
   private static final Set<String> FIXED = Set.of("train.output_dir", "train.resume_from", "train.workers",
       "train.min_workers", "train.fast_dev_run", "train.max_restarts", "train.collective_timeout");
 
@@ -86,8 +86,8 @@ public final class SearchSpace {
       throw new ConfigError(where + ": " + key + " is not a setting; conf/textspark.conf lists every train.* key.");
     }
     if (FIXED.contains(key)) {
-      throw new ConfigError(where + ": the tuner sets " + key + " itself (trial folders, resumes, one worker per"
-          + " trial); remove it from the space.");
+      throw new ConfigError(where + ": the tuner sets " + key + " itself (trial folders, resumes, workers per"
+          + " trial: tune.workers_per_trial); remove it from the space.");
     }
   }
 

@@ -38,7 +38,8 @@ import scala.reflect.ClassTag;
 /**
  * The {@code tune} command. The driver keeps ASHA's rungs and takes every decision: each of
  * {@code tune.parallelism} threads takes a pending trial and trains it segment by segment, one
- * Spark job of one task per segment ({@link Segment}), from rung to rung; after each rung it asks
+ * Spark job of one task per segment ({@link Segment}; with {@code tune.workers_per_trial} > 1, one
+ * barrier stage of {@link DistributedTraining}), from rung to rung; after each rung it asks
  * {@link Asha} whether the trial goes on, and when it stops (or finishes, or fails) the thread takes
  * the next pending trial. Every trial is a normal train run in {@code trials/<id>/} with the base
  * configuration plus the trial's settings; its {@code trial.json} is rewritten after every segment,
