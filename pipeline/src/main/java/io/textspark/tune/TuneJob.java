@@ -57,7 +57,7 @@ public final class TuneJob {
    * @param fullSeconds estimated wall time of training every trial fully with the same parallelism: the
    *     sum of each trial's measured seconds per step (without the start of its segments) times its
    *     planned steps, over the parallel slots
-   * @param best the best trial, or null when none validated
+   * @param best the best completed or stopped trial, or null when none validated
    */
   public record Result(List<TrialView> trials, String monitor, double seconds, double fullSeconds, TrialView best) {}
 
@@ -198,7 +198,8 @@ public final class TuneJob {
       if (!Double.isNaN(t.secondsPerStep())) {
         full += t.secondsPerStep() * t.plannedSteps;
       }
-      if (!Double.isNaN(t.best) && !t.bestCheckpoint.isEmpty() && (best == null
+      boolean candidate = !t.status.equals(Trial.FAILED) && !Double.isNaN(t.best) && !t.bestCheckpoint.isEmpty();
+      if (candidate && (best == null
           || (policy.maximize() ? t.best > best.best() : t.best < best.best()))) {
         best = v;
       }
