@@ -88,7 +88,8 @@ class BertClassifier(nn.Module):
         self.layers = nn.ModuleList(Layer(c) for _ in range(c["num_hidden_layers"]))
         self.pooler = nn.Linear(h, h)
         self.classifier = nn.Linear(h, num_labels)
-        nn.init.normal_(self.classifier.weight, std=c.get("initializer_range", 0.02))
+        self.initializer_range = c.get("initializer_range", 0.02)
+        nn.init.normal_(self.classifier.weight, std=self.initializer_range)
         nn.init.zeros_(self.classifier.bias)
 
     def forward(self, ids, mask):
@@ -125,6 +126,14 @@ class BertClassifier(nn.Module):
             for ours, theirs in parts.items():
                 for p in ("weight", "bias"):
                     names[f"layers.{i}.{ours}.{p}"] = f"encoder.layer.{i}.{theirs}.{p}"
+        # An encoder saved without its pooler (intfloat/e5-small-v2) gets a fresh one, as in textspark
+        # and Hugging Face: weights N(0, initializer_range), biases 0.
+        if get("pooler.dense.weight") is None and get("pooler.dense.bias") is None:
+            print("note: no pooler in model.safetensors; initialising it fresh", file=sys.stderr)
+            for p in ("weight", "bias"):
+                names.pop(f"pooler.{p}")
+            nn.init.normal_(self.pooler.weight, std=self.initializer_range)
+            nn.init.zeros_(self.pooler.bias)
         state = self.state_dict()
         # A fine-tuned checkpoint brings its head; a Hub encoder keeps the fresh one.
         for p in ("weight", "bias"):

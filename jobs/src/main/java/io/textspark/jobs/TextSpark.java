@@ -33,7 +33,8 @@ public final class TextSpark {
 
   static {
     for (Command c : List.of(new DataCommands.Download(), new DataCommands.Tokenize(), new TrainCommands.Train(),
-        new TrainCommands.Evaluate(), new ScoreCommands.Score(), new ScoreCommands.Predict(), new ExportCommands.Export(),
+        new TrainCommands.Tune(), new TrainCommands.Evaluate(), new ScoreCommands.Score(), new ScoreCommands.Predict(),
+        new ExportCommands.Export(),
         new TrainCommands.Demo(), new TrainCommands.BenchTrain(), new ScoreCommands.BenchScore(),
         new BenchCommands.AllReduce(), new ServeCommands.Serve(),
         new ServeCommands.BenchServe())) {

@@ -5,10 +5,11 @@ import io.textspark.config.TextSparkConfig;
 import io.textspark.demo.DemoJob;
 import io.textspark.evaluate.EvaluateJob;
 import io.textspark.train.TrainJob;
+import io.textspark.tune.TuneJob;
 import java.util.List;
 import java.util.Map;
 
-/** The {@code train} and {@code evaluate} commands. */
+/** The {@code train}, {@code tune}, {@code evaluate}, {@code bench-train} and {@code demo} commands. */
 final class TrainCommands {
   private TrainCommands() {}
 
@@ -41,6 +42,38 @@ final class TrainCommands {
     @Override
     public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) {
       TrainJob.run(Spark.session(name()), config, List.of());
+      return 0;
+    }
+  }
+
+  /** {@code textspark tune}. */
+  static final class Tune implements Command {
+    @Override
+    public String name() {
+      return "tune";
+    }
+
+    @Override
+    public String summary() {
+      return "hyper-parameter search: trials in parallel as Spark tasks, bad ones stopped early (ASHA)";
+    }
+
+    @Override
+    public List<String> sections() {
+      return List.of("tune", "train", "model", "data");
+    }
+
+    @Override
+    public List<Flag> flags() {
+      return List.of(
+          new Flag("--output", "tune.output_dir", true, "tune folder: trials/, trials table, best/, report.html"),
+          new Flag("--resume", "tune.resume", false, "continue the tune in tune.output_dir"),
+          new Flag("--overwrite", "tune.overwrite", false, "replace an existing tune folder"));
+    }
+
+    @Override
+    public int run(TextSparkConfig config, List<String> positional, Map<String, String> flags) {
+      TuneJob.run(Spark.session(name()), config);
       return 0;
     }
   }

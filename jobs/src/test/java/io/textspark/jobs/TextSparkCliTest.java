@@ -107,6 +107,25 @@ class TextSparkCliTest {
   }
 
   @Test
+  void tuneListsItsKeysAndRefusesABadSpaceBeforeAnyWork() throws IOException {
+    Run help = run("tune", "--help");
+    assertEquals(0, help.code());
+    assertTrue(help.out().contains("tune.reduction_factor = 3") && help.out().contains("--resume"), help.out());
+
+    Path space = tmp.resolve("space.conf");
+    Files.writeString(space, "tune.space { \"train.lr\" { uniform = [1e-5, 1e-4] } }\n");
+    Path out = tmp.resolve("tune");
+    Run grid = run("tune", "--conf", space.toString(), "tune.search=grid", "tune.output_dir=" + out);
+    assertEquals(TextSpark.EXIT_USAGE, grid.code(), grid.err());
+    assertTrue(grid.err().contains("train.lr") && grid.err().contains("tune.search=random"), grid.err());
+    Files.writeString(space, "tune.space { \"train.lr\" { choice = [1e-4, 2] } }\n");
+    Run badValue = run("tune", "--conf", space.toString(), "tune.output_dir=" + out);
+    assertEquals(TextSpark.EXIT_USAGE, badValue.code(), badValue.err());
+    assertTrue(badValue.err().contains("train.lr = 2"), badValue.err());
+    assertFalse(Files.exists(out), "nothing written");
+  }
+
+  @Test
   void runtimeFailuresExitWithOneAndWriteNothing() {
     Path root = tmp.resolve("data");
     Run missing = run("download", "data.url=file:///nonexistent/cola.zip", "data.root=" + root);

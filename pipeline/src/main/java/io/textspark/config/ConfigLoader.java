@@ -29,6 +29,7 @@ public final class ConfigLoader {
   public static final String DEFAULTS_RESOURCE = "io/textspark/config/textspark.conf";
 
   private static final String HADOOP_PREFIX = HadoopConfig.SECTION + ".";
+  private static final String SPACE_PREFIX = "tune.space.";
 
   private ConfigLoader() {}
 
@@ -88,7 +89,8 @@ public final class ConfigLoader {
     for (int i = files.size() - 1; i >= 0; i--) {
       Config file = flattenHadoop(parseFile(files.get(i)), files.get(i));
       for (Map.Entry<String, ConfigValue> e : file.entrySet()) {
-        if (!e.getKey().startsWith(HADOOP_PREFIX)) {
+        // The search space's keys are settings' names, checked by the tuner against the defaults.
+        if (!e.getKey().startsWith(HADOOP_PREFIX) && !e.getKey().startsWith(SPACE_PREFIX)) {
           requireKnown(known, e.getKey(), files.get(i));
         }
       }

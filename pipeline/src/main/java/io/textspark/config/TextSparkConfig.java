@@ -27,6 +27,7 @@ public final class TextSparkConfig implements Serializable {
   private final HadoopConfig hadoop;
   private final DemoConfig demo;
   private final TrackingConfig tracking;
+  private final TuneConfig tune;
 
   private TextSparkConfig(Config raw) {
     this.raw = raw;
@@ -44,6 +45,7 @@ public final class TextSparkConfig implements Serializable {
     this.hadoop = HadoopConfig.from(raw);
     this.demo = DemoConfig.from(new Settings(raw, "demo"));
     this.tracking = TrackingConfig.from(new Settings(raw, "tracking.mlflow"));
+    this.tune = TuneConfig.from(new Settings(raw, "tune"), raw);
   }
 
   /** Loads defaults, {@code --conf} files and {@code key=value} overrides, and validates them. */
@@ -132,6 +134,11 @@ public final class TextSparkConfig implements Serializable {
   /** The {@code demo} section. */
   public DemoConfig demo() {
     return demo;
+  }
+
+  /** The {@code tune} section. */
+  public TuneConfig tune() {
+    return tune;
   }
 
   /** The {@code tokenize} section. */

@@ -34,6 +34,15 @@ public final class Svg {
 
   /** A line chart of one or more series sharing the axes; points that are not finite are skipped. */
   public static String lineChart(String title, String xLabel, String yLabel, List<Series> series) {
+    return plot(title, xLabel, yLabel, series, true);
+  }
+
+  /** A scatter plot: every series' points as dots in its colour, without lines; the legend names the series. */
+  public static String scatterChart(String title, String xLabel, String yLabel, List<Series> series) {
+    return plot(title, xLabel, yLabel, series, false);
+  }
+
+  private static String plot(String title, String xLabel, String yLabel, List<Series> series, boolean lines) {
     double minX = Double.POSITIVE_INFINITY;
     double maxX = Double.NEGATIVE_INFINITY;
     double minY = Double.POSITIVE_INFINITY;
@@ -72,9 +81,11 @@ public final class Svg {
           points.append(fmt(px(s.x()[i], minX, maxX))).append(',').append(fmt(py(s.y()[i], minY, maxY))).append(' ');
         }
       }
-      svg.append("<polyline fill=\"none\" stroke=\"").append(color).append("\" stroke-width=\"1.5\" points=\"")
-          .append(points.toString().trim()).append("\"/>");
-      if (s.x().length <= 30) {
+      if (lines) {
+        svg.append("<polyline fill=\"none\" stroke=\"").append(color).append("\" stroke-width=\"1.5\" points=\"")
+            .append(points.toString().trim()).append("\"/>");
+      }
+      if (s.x().length <= 30 || !lines) {
         for (int i = 0; i < s.x().length; i++) {
           if (Double.isFinite(s.x()[i]) && Double.isFinite(s.y()[i])) {
             svg.append("<circle r=\"3\" fill=\"").append(color).append("\" cx=\"")

@@ -61,7 +61,8 @@ final class ArtifactUpload {
     try {
       FileSystem fs = HadoopPaths.fs(folder, conf);
       for (String relative : files(fs, folder, "")) {
-        put(base + "/" + encode(artifactPath + "/" + relative), fs, new Path(folder, relative));
+        String target = artifactPath.isEmpty() ? relative : artifactPath + "/" + relative;
+        put(base + "/" + encode(target), fs, new Path(folder, relative));
       }
       return true;
     } catch (IOException e) {

@@ -75,8 +75,18 @@ public final class DistributedTraining {
   /** Runs the barrier stage, restarting it from the last checkpoint on failure; returns rank 0's summary. */
   public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
       Dataset<Row> train, Dataset<Row> validation, Path outputDir, MetricsSink.Factory sinks) {
+    return run(spark, config, pretrained, train, validation, outputDir, sinks, 0);
+  }
+
+  /**
+   * The same run, paused after the validation number {@code pauseAt} of the whole run (0: never),
+   * as {@link Trainer.Listener#pauseAfterValidation} pauses one; the tuner trains a multi-worker
+   * trial rung by rung this way.
+   */
+  public static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
+      Dataset<Row> train, Dataset<Row> validation, Path outputDir, MetricsSink.Factory sinks, int pauseAt) {
     SparkContext sc = spark.sparkContext();
-    return run(spark, config, pretrained, train, validation, outputDir, sinks, () -> taskSlots(sc));
+    return run(spark, config, pretrained, train, validation, outputDir, sinks, () -> taskSlots(sc), pauseAt);
   }
 
   /**
@@ -85,6 +95,12 @@ public final class DistributedTraining {
    */
   static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
       Dataset<Row> train, Dataset<Row> validation, Path outputDir, MetricsSink.Factory sinks, IntSupplier taskSlots) {
+    return run(spark, config, pretrained, train, validation, outputDir, sinks, taskSlots, 0);
+  }
+
+  private static Trainer.Summary run(SparkSession spark, TextSparkConfig config, PretrainedModel pretrained,
+      Dataset<Row> train, Dataset<Row> validation, Path outputDir, MetricsSink.Factory sinks, IntSupplier taskSlots,
+      int pauseAt) {
     TrainConfig cfg = config.train();
     int workers = cfg.workers();
     SparkContext sc = spark.sparkContext();
@@ -130,7 +146,7 @@ public final class DistributedTraining {
         try {
           TrainWorker worker = new TrainWorker(cfg.withResumeFrom(resume), trainRows, validationRows, weights,
               pretrained.config(), pretrained.tokenizerJson(), pretrained.reference(), config.renderedJson(),
-              outputDir, conf, ThreadLocalRandom.current().nextLong(), attempt, sinks);
+              outputDir, conf, ThreadLocalRandom.current().nextLong(), attempt, sinks, pauseAt);
           // One task per worker; the tasks take their data from the broadcasts, not from the partitions.
           List<Integer> ranks = IntStream.range(0, running).boxed().toList();
           List<String> out = JavaSparkContext.fromSparkContext(sc).parallelize(ranks, running).rdd().barrier()
@@ -236,7 +252,7 @@ public final class DistributedTraining {
   }
 
   /** Tasks the application can run at once, as the barrier scheduler counts them. */
-  static int taskSlots(SparkContext sc) {
+  public static int taskSlots(SparkContext sc) {
     return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
   }
 

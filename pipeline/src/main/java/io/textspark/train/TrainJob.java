@@ -60,10 +60,39 @@ public final class TrainJob {
       DistributedTraining.checkCluster(spark.sparkContext(), cfg.workers(), DistributedTraining.SLOT_WAIT);
     }
     DataLayout layout = new DataLayout(config.data().root());
-    Path tokenized = HadoopPaths.qualify(layout.tokenized(), conf);
-    JsonObject marker = StagedOutput.marker(tokenized, conf).orElseThrow(() -> new TextSparkException(
-        "no tokenized data at " + tokenized + ": run `textspark download` and `textspark tokenize` first (with the"
-            + " same data.root)."));
+    PretrainedModel pretrained = checkedModel(config, conf);
+    ClassifierConfig modelConfig = pretrained.config();
+    if (!cfg.fastDevRun()) {
+      probeWritable(outputDir, conf);
+    }
+
+    Dataset<Row> trainRows = spark.read().parquet(layout.tokenized("train").toString());
+    Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
+    MetricsSink.Factory sinks = TrackingSinks.of(config.tracking(),
+        describe(config, spark.sparkContext().applicationId(), tokenizedMarker(config, conf), pretrained, outputDir));
+    Trainer.Summary summary;
+    if (cfg.workers() > 1) {
+      Console.info("train: model %s (%s), output %s", pretrained.reference(),
+          modelConfig.describe(), outputDir);
+      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir, sinks);
+    } else {
+      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners, sinks);
+    }
+    Console.info("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
+        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
+    Console.info("train: best " + MetricsFormat.line(summary.bestMetrics()));
+    Console.info(summary.toJson().toString());
+    return summary;
+  }
+
+  /**
+   * Loads the pretrained model of {@code config} after checking that the tokenized data under
+   * {@code data.root} exists and was made with its tokenizer and fits its positions; the tuner
+   * makes the same checks before its trials.
+   */
+  public static PretrainedModel checkedModel(TextSparkConfig config, Configuration conf) {
+    Path tokenized = HadoopPaths.qualify(new DataLayout(config.data().root()).tokenized(), conf);
+    JsonObject marker = tokenizedMarker(config, conf);
 
     PretrainedModel pretrained = PretrainedModel.load(config.model().name(), config.model(), conf);
     String dataTokenizer = marker.get("tokenizer_sha256").getAsString();
@@ -80,27 +109,15 @@ public final class TrainJob {
           + modelConfig.maxPositionEmbeddings() + " positions. Re-run tokenize with tokenize.max_length="
           + modelConfig.maxPositionEmbeddings() + " --overwrite.");
     }
-    if (!cfg.fastDevRun()) {
-      probeWritable(outputDir, conf);
-    }
+    return pretrained;
+  }
 
-    Dataset<Row> trainRows = spark.read().parquet(layout.tokenized("train").toString());
-    Dataset<Row> validationRows = spark.read().parquet(layout.tokenized("validation").toString());
-    MetricsSink.Factory sinks = TrackingSinks.of(config.tracking(),
-        describe(config, spark.sparkContext().applicationId(), marker, pretrained, outputDir));
-    Trainer.Summary summary;
-    if (cfg.workers() > 1) {
-      Console.info("train: model %s (%s), output %s", pretrained.reference(),
-          modelConfig.describe(), outputDir);
-      summary = DistributedTraining.run(spark, config, pretrained, trainRows, validationRows, outputDir, sinks);
-    } else {
-      summary = trainOnDriver(config, pretrained, trainRows, validationRows, outputDir, conf, listeners, sinks);
-    }
-    Console.info("train: finished in " + String.format(Locale.ROOT, "%.1f", summary.seconds()) + " s; best"
-        + " checkpoint " + (summary.bestCheckpoint().isEmpty() ? "(none written)" : summary.bestCheckpoint()));
-    Console.info("train: best " + MetricsFormat.line(summary.bestMetrics()));
-    Console.info(summary.toJson().toString());
-    return summary;
+  /** The marker of the tokenized data under {@code data.root}, or a clear error when there is none. */
+  public static JsonObject tokenizedMarker(TextSparkConfig config, Configuration conf) {
+    Path tokenized = HadoopPaths.qualify(new DataLayout(config.data().root()).tokenized(), conf);
+    return StagedOutput.marker(tokenized, conf).orElseThrow(() -> new TextSparkException(
+        "no tokenized data at " + tokenized + ": run `textspark download` and `textspark tokenize` first (with the"
+            + " same data.root)."));
   }
 
   /** A single worker: collects the (small) data to the driver and trains there. */
@@ -125,7 +142,7 @@ public final class TrainJob {
    * What the run tells an experiment tracker: the resolved configuration as parameters, and as tags
    * the checksums of its data and tokenizer, the textspark version and the Spark application.
    */
-  static RunDescription describe(TextSparkConfig config, String applicationId, JsonObject marker,
+  public static RunDescription describe(TextSparkConfig config, String applicationId, JsonObject marker,
       PretrainedModel pretrained, Path outputDir) {
     Map<String, String> tags = new LinkedHashMap<>();
     tags.put("mlflow.source.name", "textspark train");

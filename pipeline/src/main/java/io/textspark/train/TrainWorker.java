@@ -53,6 +53,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
   private final long token;
   private final int attempt;
   private final MetricsSink.Factory sinks;
+  private final int pauseAt;
 
   /**
    * Captures everything a worker needs; the task ships it to the executors.
@@ -64,11 +65,12 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
    * @param token the number that admits this attempt's tasks, and only them, into the ring
    * @param attempt 0 for the first run of the stage, then 1, 2, ... for restarts
    * @param sinks opens rank 0's metrics sinks in its executor (run logs, experiment tracking)
+   * @param pauseAt the validation of the whole run after which the run pauses, 0 for none
    */
   TrainWorker(TrainConfig cfg, Broadcast<Examples> train, Broadcast<Examples> validation, Broadcast<byte[]> weights,
       ClassifierConfig modelConfig,
       byte[] tokenizerJson, String modelReference, String resolvedConfig, Path outputDir, Configuration hadoopConf,
-      long token, int attempt, MetricsSink.Factory sinks) {
+      long token, int attempt, MetricsSink.Factory sinks, int pauseAt) {
     this.cfg = cfg;
     this.train = train;
     this.validation = validation;
@@ -82,6 +84,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
     this.token = token;
     this.attempt = attempt;
     this.sinks = sinks;
+    this.pauseAt = pauseAt;
   }
 
   @Override
@@ -112,6 +115,15 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
         tokenizerJson, modelReference, resolvedConfig, new Path(outputDir), hadoopConf.get());
     List<Trainer.Listener> listeners = new ArrayList<>(List.of(stopWhenKilled(context)));
     listeners.addAll(WorkerHooks.listeners(rank, attempt));
+    if (pauseAt > 0) {
+      // Every rank validates together and counts the same validations, so all pause at the same one.
+      listeners.add(new Trainer.Listener() {
+        @Override
+        public boolean pauseAfterValidation(int validations, long globalStep, Map<String, Double> metrics) {
+          return validations >= pauseAt;
+        }
+      });
+    }
     RingCollective ring = BarrierRendezvous.join(context, cfg.collectiveTimeout(), token);
     try {
       Trainer.Summary summary = Trainer.fit(cfg, inputs, ring, listeners, device, sinks);

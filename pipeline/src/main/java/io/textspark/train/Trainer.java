@@ -71,6 +71,17 @@ public final class Trainer {
 
     /** Called after a checkpoint is committed. */
     default void afterCheckpoint(Checkpoint checkpoint) {}
+
+    /**
+     * Called once a validation's checkpoint is committed, with the number of validations of the
+     * whole run so far (a resumed run counts those before the resume too) and their metrics.
+     * Returning true pauses the run there (unless it ends there anyway): it ends as if killed after
+     * that checkpoint, so resuming from {@code last} continues exactly, with the learning-rate
+     * schedule of the whole run. The tuner trains a trial rung by rung this way.
+     */
+    default boolean pauseAfterValidation(int validations, long globalStep, Map<String, Double> metrics) {
+      return false;
+    }
   }
 
   /**
@@ -248,6 +259,7 @@ public final class Trainer {
     Map<String, Double> lastMetrics = state.lastMetrics;
     // run() returned already when a resumed run has nothing left to do, whatever stopped it before.
     boolean stop = false;
+    boolean paused = false;
     long trainedRows = 0;
     double trainSeconds = 0;
     if (collective.rank() == 0) {
@@ -256,7 +268,7 @@ public final class Trainer {
           collective.size(), plan.microBatches(), cfg.batchSize(), stepsPerEpoch, cfg.epochs(), totalSteps,
           cfg.fastDevRun() ? "; fast_dev_run: 1 batch each" : "");
     }
-    for (int epoch = state.epoch; epoch < cfg.epochs() && !stop; epoch++) {
+    for (int epoch = state.epoch; epoch < cfg.epochs() && !stop && !paused; epoch++) {
       List<List<int[]>> steps = plan.epoch(epoch);
       int position = epoch == state.epoch ? state.position : 0;
       long windowStart = System.nanoTime();
@@ -266,7 +278,7 @@ public final class Trainer {
       double timedSeconds = 0;
       long timedSteps = 0;
       sync.resetTimes();
-      while (position < steps.size() && !stop) {
+      while (position < steps.size() && !stop && !paused) {
         List<int[]> micro = steps.get(position);
         long stepStart = System.nanoTime();
         StepResult step = step(root, model, optimizer, micro, schedule.at(state.globalStep), state.globalStep);
@@ -326,6 +338,7 @@ public final class Trainer {
           state.position = position;
           stop = policy.shouldStop(state, lastMetrics, this::reportEarlyStop);
           checkpoint(store, model, optimizer, state, lastMetrics, logs);
+          paused = pauseRequested(state, lastMetrics) && !stop;
         } else if (midEpoch && cfg.checkpoint().everySteps() > 0
             && state.globalStep % cfg.checkpoint().everySteps() == 0) {
           state.epoch = epoch;
@@ -333,7 +346,7 @@ public final class Trainer {
           checkpoint(store, model, optimizer, state, null, logs);
         }
       }
-      if (position >= steps.size() || stop) {
+      if (!paused && (position >= steps.size() || stop)) {
         lastMetrics = validate(root, model, validation, state, epoch, logs);
         boolean finished = position >= steps.size();
         state.epoch = finished ? epoch + 1 : epoch;
@@ -343,6 +356,7 @@ public final class Trainer {
         }
         state.stopped = stop && state.epoch < cfg.epochs();
         checkpoint(store, model, optimizer, state, lastMetrics, logs);
+        paused = pauseRequested(state, lastMetrics) && !stop && state.epoch < cfg.epochs();
         if (collective.rank() == 0) {
           Console.info("epoch %d/%d done: %s  (RSS %s, heap %s)", epoch + 1, cfg.epochs(),
               MetricsFormat.line(lastMetrics), MemoryStats.rss(), MemoryStats.heapUsed());
@@ -360,6 +374,18 @@ public final class Trainer {
       }
     }
     return summary;
+  }
+
+  /**
+   * Whether a listener asks to pause after the validation just checkpointed. Every listener sees
+   * every validation, the last one included; a run that ends there anyway just ends.
+   */
+  private boolean pauseRequested(TrainState state, Map<String, Double> metrics) {
+    boolean pause = false;
+    for (Listener l : listeners) {
+      pause |= l.pauseAfterValidation(state.history.size(), state.globalStep, metrics);
+    }
+    return pause;
   }
 
   /** One optimizer step over {@code micro} micro-batches. */

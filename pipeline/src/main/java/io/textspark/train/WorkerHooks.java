@@ -35,7 +35,7 @@ public final class WorkerHooks {
   }
 
   /** The listeners the registered hooks give worker {@code rank} of {@code attempt}. */
-  static List<Trainer.Listener> listeners(int rank, int attempt) {
+  public static List<Trainer.Listener> listeners(int rank, int attempt) {
     List<Trainer.Listener> out = new ArrayList<>();
     for (Hook h : HOOKS) {
       Trainer.Listener l = h.forWorker(rank, attempt);

@@ -33,6 +33,20 @@ class SvgTest {
   }
 
   @Test
+  void scatterChartDrawsEveryFinitePointAsADotWithoutLines() throws Exception {
+    double[] x = new double[40];
+    double[] y = new double[40];
+    for (int i = 0; i < 40; i++) {
+      x[i] = i;
+      y[i] = i == 7 ? Double.NaN : i * 0.01;
+    }
+    Document doc = parse(Svg.scatterChart("mcc against lr", "lr", "mcc", List.of(new Svg.Series("completed", x, y),
+        new Svg.Series("stopped", new double[] {1}, new double[] {0.2}))));
+    assertEquals(0, doc.getElementsByTagName("polyline").getLength());
+    assertEquals(39 + 1, doc.getElementsByTagName("circle").getLength(), "every point, even past 30 in a series");
+  }
+
+  @Test
   void emptyChartSaysSo() throws Exception {
     String svg = Svg.lineChart("t", "x", "y", List.of(new Svg.Series("s", new double[0], new double[0])));
     parse(svg);

@@ -185,6 +185,42 @@ class TrainerTest {
   }
 
   @Test
+  void aRunPausedAtValidationsAndResumedEqualsOneStraightRun() throws IOException {
+    // 6 steps per epoch, validations at steps 4 (mid-epoch), 6 (end), 8 (mid), 12 (end)
+    String[] settings = {"train.val_every_steps=4"};
+    Path straight = tmp.resolve("straight");
+    Trainer.Summary whole = Trainer.fit(cfg(settings), inputs(straight), Collective.single(), List.of());
+
+    Path paused = tmp.resolve("paused");
+    List<String> seen = new ArrayList<>();
+    for (int pauseAt : new int[] {1, 3}) {
+      Trainer.Listener pause = new Trainer.Listener() {
+        @Override
+        public boolean pauseAfterValidation(int validations, long globalStep, Map<String, Double> metrics) {
+          seen.add(validations + "@" + globalStep);
+          return validations >= pauseAt;
+        }
+      };
+      Trainer.Summary part = Trainer.fit(cfg(pauseAt == 1 ? settings : new String[] {"train.val_every_steps=4",
+          "train.resume_from=last"}), inputs(paused), Collective.single(), List.of(pause));
+      assertEquals(pauseAt == 1 ? 4 : 8, part.globalStep(), "paused right after validation " + pauseAt);
+      assertFalse(part.stoppedEarly());
+    }
+    Trainer.Summary rest = Trainer.fit(cfg("train.val_every_steps=4", "train.resume_from=last"), inputs(paused),
+        Collective.single(), List.of(new Trainer.Listener() {
+          @Override
+          public boolean pauseAfterValidation(int validations, long globalStep, Map<String, Double> metrics) {
+            seen.add(validations + "@" + globalStep);
+            return true; // the last validation ends the run anyway
+          }
+        }));
+    assertEquals(List.of("1@4", "2@6", "3@8", "4@12"), seen, "every validation seen once, counted over the run");
+    assertEquals(12, rest.globalStep());
+    assertEquals(whole.lastMetrics(), rest.lastMetrics());
+    assertEquals(0.0, Weights.maxDiff(Weights.of(last(straight)), Weights.of(last(paused))), "bit-identical weights");
+  }
+
+  @Test
   void resumingMidEpochNeitherRepeatsNorSkipsBatches() throws IOException {
     Path straight = tmp.resolve("straight");
     Trainer.fit(cfg("train.epochs=1", "train.checkpoint.every_steps=2"), inputs(straight), Collective.single(),
