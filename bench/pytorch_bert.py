@@ -164,11 +164,6 @@ def padded(rows, positions):
     return ids, mask, labels
 
 
-def mcc(tp, tn, fp, fn):
-    denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    return 0.0 if denominator == 0 else (tp * tn - fp * fn) / denominator
-
-
 def validate(model, rows, batch):
     model.eval()
     order = sorted(range(len(rows)), key=lambda p: len(rows[p]["ids"]))
@@ -186,7 +181,7 @@ def validate(model, rows, batch):
             fn += int(((predicted == 0) & (labels == 1)).sum())
     model.train()
     n = len(rows)
-    return {"loss": loss / n, "accuracy": (tp + tn) / n, "mcc": mcc(tp, tn, fp, fn)}
+    return {"loss": loss / n, "accuracy": (tp + tn) / n, "mcc": mcc(tn=tn, fp=fp, fn=fn, tp=tp)}
 
 
 def rss_bytes():
