@@ -18,12 +18,16 @@ import com.typesafe.config.ConfigObject;
  *     default empty
  * @param gracePeriod validations every trial gets before the first ASHA decision; default 1
  * @param reductionFactor ASHA's reduction factor: about 1 in this many trials goes on at each rung; default 3
+ * @param rungMetric the validation metric ASHA compares trials on at its rungs; empty (the default): the
+ *     checkpoint policy's {@code train.checkpoint.monitor}, which also ranks the trials in any case
+ * @param rungMode {@code max} or {@code min}: which {@code rungMetric} values are better (with an empty
+ *     {@code rungMetric}, {@code train.checkpoint.mode} decides); default {@code max}
  * @param resume continue the tune found in {@code outputDir} without rerunning finished trials; default false
  * @param overwrite replace an existing tune folder instead of refusing; default false
  */
 public record TuneConfig(String outputDir, String search, int trials, int parallelism, int workersPerTrial,
     long seed, ConfigObject space,
-    int gracePeriod, int reductionFactor, boolean resume, boolean overwrite) {
+    int gracePeriod, int reductionFactor, String rungMetric, String rungMode, boolean resume, boolean overwrite) {
 
   /** Reads and validates the {@code tune} section; the space is checked by the tuner's search space. */
   public static TuneConfig from(Settings s, Config raw) {
@@ -36,6 +40,7 @@ public record TuneConfig(String outputDir, String search, int trials, int parall
     return new TuneConfig(s.nonEmpty("output_dir"), s.oneOf("search", "random", "grid"), s.intIn("trials", 1, 10_000),
         s.intIn("parallelism", 1, 4096), s.intIn("workers_per_trial", 1, 4096),
         s.longIn("seed", 0, Long.MAX_VALUE), raw.getObject("tune.space"),
-        s.intIn("grace_period", 1, 1_000_000), s.intIn("reduction_factor", 2, 1000), resume, overwrite);
+        s.intIn("grace_period", 1, 1_000_000), s.intIn("reduction_factor", 2, 1000), s.string("rung_metric"),
+        s.oneOf("rung_mode", "max", "min"), resume, overwrite);
   }
 }

@@ -55,17 +55,19 @@ final class Segment implements Function<Integer, String> {
   private final String outputDir;
   private final HadoopConf hadoopConf;
   private final String monitor;
+  private final String rungMetric;
   private final int pauseAt;
   private final MetricsSink.Factory sinks;
 
   Segment(TrainConfig cfg, Shared shared, String resolvedConfig, Path outputDir, Configuration conf, String monitor,
-      int pauseAt, MetricsSink.Factory sinks) {
+      String rungMetric, int pauseAt, MetricsSink.Factory sinks) {
     this.cfg = cfg;
     this.shared = shared;
     this.resolvedConfig = resolvedConfig;
     this.outputDir = outputDir.toString();
     this.hadoopConf = new HadoopConf(conf);
     this.monitor = monitor;
+    this.rungMetric = rungMetric;
     this.pauseAt = pauseAt;
     this.sinks = sinks;
   }
@@ -97,6 +99,7 @@ final class Segment implements Function<Integer, String> {
         v.addProperty("validations", count);
         v.addProperty("step", globalStep);
         v.addProperty("value", metrics.getOrDefault(monitor, Double.NaN));
+        v.addProperty("rung_value", metrics.getOrDefault(rungMetric, Double.NaN));
         validations.add(v);
         return count >= pauseAt;
       }

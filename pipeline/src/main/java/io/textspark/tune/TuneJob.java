@@ -93,7 +93,8 @@ public final class TuneJob {
     PretrainedModel pretrained = TrainJob.checkedModel(config, conf);
     List<Trial> trials = TuneFolder.prepare(out, planned, tc, conf);
     CheckpointPolicy policy = new CheckpointPolicy(config.train());
-    Asha asha = new Asha(tc.gracePeriod(), tc.reductionFactor(), policy.maximize());
+    RungMetric rung = RungMetric.of(tc, policy);
+    Asha asha = new Asha(tc.gracePeriod(), tc.reductionFactor(), rung.maximize());
     for (Trial t : trials) {
       t.rungs.forEach(r -> asha.restore(t.id(), r.validations(), r.value()));
     }
@@ -103,10 +104,10 @@ public final class TuneJob {
     Console.info("tune: %d trials (%d to train), %s search over %s; %d in parallel; ASHA rungs at %d, %d, %d, ..."
         + " validations of %s (%s); output %s", trials.size(), left, tc.search(), planned.get(0).keySet(),
         tc.parallelism(), tc.gracePeriod(), tc.gracePeriod() * tc.reductionFactor(),
-        tc.gracePeriod() * tc.reductionFactor() * tc.reductionFactor(), policy.monitor(),
-        policy.maximize() ? "max" : "min", out);
+        tc.gracePeriod() * tc.reductionFactor() * tc.reductionFactor(), rung.name(),
+        rung.maximize() ? "max" : "min", out);
     try (TuneTracking tracking = TuneTracking.start(config, out)) {
-      Runner runner = new Runner(config, out, conf, asha, policy, shared, shared.train().value().size(), tracking,
+      Runner runner = new Runner(config, out, conf, asha, policy, rung, shared, shared.train().value().size(), tracking,
           spark, pretrained, TrainJob.tokenizedMarker(config, conf));
       try {
         trainAll(runner, trials, tc.parallelism());
@@ -240,9 +241,20 @@ public final class TuneJob {
     return m;
   }
 
+  /**
+   * The metric ASHA compares trials on at its rungs: {@code tune.rung_metric}, else the checkpoint
+   * policy's monitor.
+   */
+  record RungMetric(String name, boolean maximize) {
+    static RungMetric of(TuneConfig tc, CheckpointPolicy policy) {
+      return tc.rungMetric().isEmpty() ? new RungMetric(policy.monitor(), policy.maximize())
+          : new RungMetric(tc.rungMetric(), tc.rungMode().equals("max"));
+    }
+  }
+
   /** Trains trials segment by segment; shared by the driver's threads. */
   private record Runner(TextSparkConfig config, Path out, Configuration conf, Asha asha, CheckpointPolicy policy,
-      Segment.Shared shared, int trainRows, TuneTracking tracking, SparkSession spark, PretrainedModel pretrained,
+      RungMetric rung, Segment.Shared shared, int trainRows, TuneTracking tracking, SparkSession spark, PretrainedModel pretrained,
       JsonObject marker) {
 
     void train(Trial t) {
@@ -271,12 +283,14 @@ public final class TuneJob {
       int pauseAt = asha.nextRung(t.validations);
       JsonObject result = tcfg.train().workers() > 1 ? barrierSegment(t, tcfg, pauseAt) : taskSegment(t, tcfg, pauseAt);
       double lastValue = Double.NaN;
+      double lastRungValue = Double.NaN;
       long lastStep = t.steps;
       for (JsonElement e : result.getAsJsonArray("validations")) {
         JsonObject v = e.getAsJsonObject();
         t.validations = v.get("validations").getAsInt();
         lastStep = v.get("step").getAsLong();
         lastValue = v.get("value").getAsDouble();
+        lastRungValue = v.get("rung_value").getAsDouble();
         t.curve.add(new double[] {lastStep, lastValue});
         if (!Double.isNaN(lastValue) && (Double.isNaN(t.best) || (policy.maximize() ? lastValue > t.best
             : lastValue < t.best))) {
@@ -298,10 +312,12 @@ public final class TuneJob {
         t.status = finished ? Trial.COMPLETED : Trial.RUNNING;
         return finished;
       }
-      boolean goOn = asha.report(t.id(), t.validations, lastValue);
-      t.rungs.add(new Trial.Rung(t.validations, lastStep, lastValue, goOn || finished));
-      Console.info(String.format(Locale.ROOT, "tune: trial %d at validation %d (step %d): %s %.4f -> %s", t.number,
-          t.validations, lastStep, policy.monitor(), lastValue, finished ? "finished" : goOn ? "goes on" : "stopped"));
+      boolean goOn = asha.report(t.id(), t.validations, lastRungValue);
+      t.rungs.add(new Trial.Rung(t.validations, lastStep, lastRungValue, goOn || finished));
+      Console.info(String.format(Locale.ROOT, "tune: trial %d at validation %d (step %d): %s %.4f%s -> %s", t.number,
+          t.validations, lastStep, rung.name(), lastRungValue, rung.name().equals(policy.monitor()) ? ""
+              : String.format(Locale.ROOT, " (%s %.4f)", policy.monitor(), lastValue),
+          finished ? "finished" : goOn ? "goes on" : "stopped"));
       if (finished || !goOn) {
         t.status = finished ? Trial.COMPLETED : Trial.STOPPED;
         return true;
@@ -320,7 +336,7 @@ public final class TuneJob {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       jsc.setLocalProperty("spark.job.description", "textspark tune: trial " + t.number + " to validation " + pauseAt);
       Segment task = new Segment(tcfg.train(), shared, tcfg.renderedJson(), TuneFolder.trialDir(out, t), conf,
-          policy.monitor(), pauseAt, sinks(tcfg, TuneFolder.trialDir(out, t)));
+          policy.monitor(), rung.name(), pauseAt, sinks(tcfg, TuneFolder.trialDir(out, t)));
       return JsonParser.parseString(jsc.parallelize(List.of(t.number), 1).map(task).collect().get(0))
           .getAsJsonObject();
     }
@@ -336,20 +352,21 @@ public final class TuneJob {
       Trainer.Summary s = DistributedTraining.run(spark, tcfg, pretrained,
           spark.read().parquet(layout.tokenized("train").toString()),
           spark.read().parquet(layout.tokenized("validation").toString()), dir, sinks(tcfg, dir), pauseAt);
-      java.util.TreeMap<Long, Double> byStep = new java.util.TreeMap<>();
+      java.util.TreeMap<Long, Map<String, Double>> byStep = new java.util.TreeMap<>();
       for (Map<String, Double> v : RunMetrics.read(dir.toString(), conf).validation()) {
         long step = v.get("step").longValue();
         if (step > t.steps) {
-          byStep.put(step, v.getOrDefault(policy.monitor(), Double.NaN));
+          byStep.put(step, v);
         }
       }
       com.google.gson.JsonArray validations = new com.google.gson.JsonArray();
       int count = t.validations;
-      for (Map.Entry<Long, Double> e : byStep.entrySet()) {
+      for (Map.Entry<Long, Map<String, Double>> e : byStep.entrySet()) {
         JsonObject v = new JsonObject();
         v.addProperty("validations", ++count);
         v.addProperty("step", e.getKey());
-        v.addProperty("value", e.getValue());
+        v.addProperty("value", e.getValue().getOrDefault(policy.monitor(), Double.NaN));
+        v.addProperty("rung_value", e.getValue().getOrDefault(rung.name(), Double.NaN));
         validations.add(v);
       }
       TrainConfig cfg = tcfg.train();

@@ -169,6 +169,34 @@ class TuneJobTest {
   }
 
   @Test
+  void rungsCompareOnTheRungMetricWhileTrialsAreRankedOnTheMonitoredOne() throws IOException {
+    Path out = tmp.resolve("rung-metric");
+    Path space = tmp.resolve("rung-metric.conf");
+    Files.writeString(space, "tune.space { \"train.lr\" { choice = [3e-3, 1e-6, 1e-6] } }");
+    TuneJob.Result r = TuneJob.run(spark, TextSparkConfig.load(List.of(space.toString()), overrides(out,
+        "train.checkpoint.monitor=val/accuracy", "train.checkpoint.mode=max", "tune.rung_metric=val/loss",
+        "tune.rung_mode=min")));
+    assertEquals("val/accuracy", r.monitor());
+    JsonObject json = JsonParser.parseString(Files.readString(out.resolve("trials.json"))).getAsJsonObject();
+    for (var e : json.getAsJsonArray("trials")) {
+      JsonObject trial = e.getAsJsonObject();
+      List<Double> curve = new ArrayList<>();
+      // Every rung holds the trial's validation loss at that step (a loss: above 0.3 for a tiny model), while
+      // the trial's best is its best accuracy.
+      for (var rung : trial.getAsJsonArray("rungs")) {
+        double value = rung.getAsJsonObject().get("value").getAsDouble();
+        assertTrue(value > 0.3 && value < 5, trial.toString());
+        curve.add(value);
+      }
+      assertFalse(curve.isEmpty(), trial.toString());
+      double best = trial.get("best").getAsDouble();
+      assertTrue(best > 0.3 && best <= 1, trial.toString());
+    }
+    // The tiny learning rates lose more slowly than the good one: at the first rung their loss is higher.
+    assertTrue(r.trials().stream().filter(t -> t.status().equals("stopped")).count() >= 1, r.trials().toString());
+  }
+
+  @Test
   void aFailingTrialIsRecordedAndTheOthersFinish() throws IOException {
     Path out = tmp.resolve("tune");
     AtomicBoolean armed = new AtomicBoolean(true);
