@@ -60,7 +60,7 @@ final class TrainCommands {
 
     @Override
     public List<String> sections() {
-      return List.of("tune", "train", "model", "data");
+      return List.of("tune", "train", "model", "tokenize", "data");
     }
 
     @Override

@@ -50,10 +50,7 @@ public final class TokenizeJob {
   public static Report run(SparkSession spark, TextSparkConfig config) {
     Configuration conf = config.hadoop().applyTo(spark.sparkContext().hadoopConfiguration());
     DataLayout layout = new DataLayout(config.data().root());
-    Path raw = HadoopPaths.qualify(layout.raw(), conf);
-    JsonObject rawMarker = StagedOutput.marker(raw, conf).orElseThrow(() -> new TextSparkException(
-        "no downloaded CoLA data at " + raw + ": run `textspark download` first (with the same data.root)."));
-    String rawSha = rawMarker.get("sha256").getAsString();
+    String rawSha = rawSha256(config, conf);
 
     ModelFiles model = ModelFiles.resolve(config.model(), conf);
     byte[] tokenizerJson = model.read(CheckpointLayout.TOKENIZER);
@@ -74,18 +71,13 @@ public final class TokenizeJob {
       return new Report(true, tokSha, counts(m, "rows"), counts(m, "truncated"), target);
     }
 
-    int partitions = config.tokenize().partitions() > 0
-        ? config.tokenize().partitions() : spark.sparkContext().defaultParallelism();
     Broadcast<byte[]> shared = spark.sparkContext().broadcast(tokenizerJson, ClassTag.apply(byte[].class));
     long[] rows = new long[SPLITS.size()];
     long[] truncated = new long[SPLITS.size()];
     try (StagedOutput out = StagedOutput.begin(target, conf)) {
       for (int i = 0; i < SPLITS.size(); i++) {
         String split = SPLITS.get(i);
-        Console.info("tokenize: " + split + " with " + partitions + " tasks");
-        Dataset<Row> input = spark.read().parquet(layout.raw(split).toString()).repartition(partitions);
-        Dataset<Row> tokens = input.mapPartitions(
-            new Tokenize(shared, tokSha, maxLength), Encoders.row(ColaSchemas.TOKENIZED));
+        Dataset<Row> tokens = tokenize(spark, config, split, shared, tokSha);
         Path staged = new Path(out.staging(), split);
         tokens.write().mode(SaveMode.ErrorIfExists).parquet(staged.toString());
         Row stats = spark.read().parquet(staged.toString())
@@ -110,6 +102,35 @@ public final class TokenizeJob {
     Console.info("tokenize: wrote %s (train %d rows, validation %d rows; %d truncated at %d tokens)",
         target, rows[0], rows[1], truncated[0] + truncated[1], maxLength);
     return new Report(false, tokSha, rows, truncated, target);
+  }
+
+  /**
+   * The SHA-256 of the downloaded data under {@code config}'s {@code data.root}, from its marker;
+   * a clear error when nothing was downloaded there.
+   */
+  public static String rawSha256(TextSparkConfig config, Configuration conf) {
+    Path raw = HadoopPaths.qualify(new DataLayout(config.data().root()).raw(), conf);
+    JsonObject rawMarker = StagedOutput.marker(raw, conf).orElseThrow(() -> new TextSparkException(
+        "no downloaded CoLA data at " + raw + ": run `textspark download` first (with the same data.root)."));
+    return rawMarker.get("sha256").getAsString();
+  }
+
+  /**
+   * {@code raw/<split>} under {@code config}'s {@code data.root} tokenized with {@code tokenizerJson}
+   * (a broadcast {@code tokenizer.json} whose SHA-256 is {@code sha256}) at {@code tokenize.max_length},
+   * in {@code tokenize.partitions} tasks, as rows of {@link ColaSchemas#TOKENIZED}: what the stage
+   * writes, lazily, for callers that tokenize for another model without writing (the tuner). The
+   * caller keeps the broadcast alive while the rows are read.
+   */
+  public static Dataset<Row> tokenize(SparkSession spark, TextSparkConfig config, String split,
+      Broadcast<byte[]> tokenizerJson, String sha256) {
+    int partitions = config.tokenize().partitions() > 0
+        ? config.tokenize().partitions() : spark.sparkContext().defaultParallelism();
+    Console.info("tokenize: " + split + " with " + partitions + " tasks");
+    Dataset<Row> input = spark.read().parquet(new DataLayout(config.data().root()).raw(split).toString())
+        .repartition(partitions);
+    return input.mapPartitions(new Tokenize(tokenizerJson, sha256, config.tokenize().maxLength()),
+        Encoders.row(ColaSchemas.TOKENIZED));
   }
 
   private static boolean sameInputs(JsonObject m, String rawSha, String tokSha, int maxLength) {

@@ -87,8 +87,8 @@ public final class TrainJob {
 
   /**
    * Loads the pretrained model of {@code config} after checking that the tokenized data under
-   * {@code data.root} exists and was made with its tokenizer and fits its positions; the tuner
-   * makes the same checks before its trials.
+   * {@code data.root} exists and was made with its tokenizer and fits its positions (the tuner, which
+   * tokenizes in memory for a model the data was not made for, checks each of its models itself).
    */
   public static PretrainedModel checkedModel(TextSparkConfig config, Configuration conf) {
     Path tokenized = HadoopPaths.qualify(new DataLayout(config.data().root()).tokenized(), conf);

@@ -14,9 +14,10 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * The {@code tune.space} of a search: for each {@code train.*} setting, the values a trial may
- * take ({@code choice}, {@code uniform}, {@code loguniform} or {@code randint}), and the trials a
- * {@code grid} or seeded {@code random} search draws from it. A trial is a map from setting to
+ * The {@code tune.space} of a search: for each {@code train.*} setting (or {@code model.name},
+ * {@code model.revision}: the tuner groups trials by model), the values a trial may take
+ * ({@code choice}, {@code uniform}, {@code loguniform} or {@code randint}), and the trials a {@code grid}
+ * or seeded {@code random} search draws from it. A trial is a map from setting to
  * value, applied as {@code key=value} overrides of the base configuration.
  */
 public final class SearchSpace {
@@ -26,6 +27,10 @@ public final class SearchSpace {
   /** Settings a trial cannot vary: the tuner owns them (workers per trial: {@code tune.workers_per_trial}). */
   private static final Set<String> FIXED = Set.of("train.output_dir", "train.resume_from", "train.workers",
       "train.min_workers", "train.fast_dev_run", "train.max_restarts", "train.collective_timeout");
+  /** model.* settings that say where models come from rather than which model trains, with why. */
+  private static final Map<String, String> NOT_SEARCHED = Map.of(
+      "model.hub_endpoint", "says where Hub models are downloaded from",
+      "model.cache_dir", "says where downloaded models are kept");
 
   /** One setting's range: {@code kind} with its {@code values} (two ends for uniform, loguniform, randint). */
   record Dimension(String key, String kind, List<Object> values) {}
@@ -43,8 +48,8 @@ public final class SearchSpace {
 
   /**
    * Parses and checks {@code space} against {@code defaults} (the merged configuration): every key
-   * a quoted {@code train.*} setting that exists, every range well-formed. Errors name the key and
-   * the fix.
+   * a quoted {@code train.*} setting, {@code model.name} or {@code model.revision} that exists, every
+   * range well-formed. Errors name the key and the fix.
    */
   public static SearchSpace parse(ConfigObject space, Config defaults) {
     List<Dimension> dims = new ArrayList<>();
@@ -68,13 +73,13 @@ public final class SearchSpace {
   }
 
   private static void checkKey(String key, String where, Config defaults) {
-    if (key.startsWith("model.")) {
-      throw new ConfigError(where + ": a search varies train.* settings of one model; model.* settings change the"
-          + " tokenizer and the pretrained weights. Run one tune per model (model.name=...).");
+    if (NOT_SEARCHED.containsKey(key)) {
+      throw new ConfigError(where + ": " + key + " " + NOT_SEARCHED.get(key) + ", not which model trains: set it"
+          + " once for the whole tune (" + key + "=... or in a --conf file) and search model.name instead.");
     }
-    if (!key.startsWith("train.")) {
-      throw new ConfigError(where + ": only train.* settings can be searched; quote the key (\"train.lr\"), since"
-          + " an unquoted train.lr nests objects.");
+    if (!key.startsWith("train.") && !key.startsWith("model.")) {
+      throw new ConfigError(where + ": only train.* settings, model.name and model.revision can be searched; quote"
+          + " the key (\"train.lr\"), since an unquoted train.lr nests objects.");
     }
     boolean leaf;
     try {
@@ -83,7 +88,8 @@ public final class SearchSpace {
       leaf = false;
     }
     if (!leaf) {
-      throw new ConfigError(where + ": " + key + " is not a setting; conf/textspark.conf lists every train.* key.");
+      throw new ConfigError(where + ": " + key + " is not a setting; conf/textspark.conf lists every "
+          + key.substring(0, key.indexOf('.')) + ".* key.");
     }
     if (FIXED.contains(key)) {
       throw new ConfigError(where + ": the tuner sets " + key + " itself (trial folders, resumes, workers per"

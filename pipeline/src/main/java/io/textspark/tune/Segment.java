@@ -31,12 +31,13 @@ import org.apache.spark.broadcast.Broadcast;
  * has one) with {@code spark.task.cpus} PyTorch threads until its validation number
  * {@code pauseAt} (an ASHA rung) or the end of its recipe, and returns what happened as JSON: the
  * validations it made (step and monitored value), the run's step and whether it finished. The
- * data and pretrained weights come from broadcasts, so each executor holds one copy for all trials.
+ * data and pretrained weights come from its model's broadcasts, so each executor holds one copy for all
+ * the trials of a model.
  */
 final class Segment implements Function<Integer, String> {
   private static final long serialVersionUID = 1L;
 
-  /** What the driver shares with every segment of a tune. */
+  /** What the driver shares with every segment of one model's trials (one per model of a tune: {@link TrialModels}). */
   record Shared(Broadcast<Examples> train, Broadcast<Examples> validation, Broadcast<byte[]> weights,
       String modelConfigJson, byte[] tokenizerJson, String modelReference) implements Serializable {
     private static final long serialVersionUID = 1L;

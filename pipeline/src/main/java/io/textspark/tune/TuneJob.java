@@ -4,25 +4,20 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
-import io.textspark.batch.Examples;
 import io.textspark.checkpoint.CheckpointStore;
 import io.textspark.config.ConfigError;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.config.TrainConfig;
 import io.textspark.config.TuneConfig;
 import io.textspark.console.Console;
-import io.textspark.data.DataLayout;
 import io.textspark.fs.HadoopPaths;
 import io.textspark.metrics.MetricsSink;
-import io.textspark.model.PretrainedModel;
-import io.textspark.model.Safetensors;
 import io.textspark.report.RunMetrics;
 import io.textspark.tracking.TrackingSinks;
 import io.textspark.train.CheckpointPolicy;
 import io.textspark.train.DistributedTraining;
 import io.textspark.train.TrainJob;
 import io.textspark.train.Trainer;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +30,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
-import scala.reflect.ClassTag;
 
 /**
  * The {@code tune} command. The driver keeps ASHA's rungs and takes every decision: each of
@@ -45,7 +39,9 @@ import scala.reflect.ClassTag;
  * {@link Asha} whether the trial goes on, and when it stops (or finishes, or fails) the thread takes
  * the next pending trial. Every trial is a normal train run in {@code trials/<id>/} with the base
  * configuration plus the trial's settings; its {@code trial.json} is rewritten after every segment,
- * so {@code tune.resume=true} continues a killed tune from the files alone.
+ * so {@code tune.resume=true} continues a killed tune from the files alone. A space over
+ * {@code model.name} or {@code model.revision} groups the trials by model ({@link TrialModels}): each
+ * model is loaded once, with data tokenized by its own tokenizer, and its trials use only its broadcasts.
  */
 public final class TuneJob {
   private TuneJob() {}
@@ -86,11 +82,13 @@ public final class TuneJob {
     SearchSpace space = SearchSpace.parse(tc.space(), config.raw());
     List<Map<String, String>> planned =
         tc.search().equals("grid") ? space.grid() : space.random(tc.trials(), tc.seed());
+    List<TextSparkConfig> configs = new ArrayList<>();
     for (int i = 0; i < planned.size(); i++) {
-      trialConfig(config, out, new Trial(i, planned.get(i)), false, List.of()); // every trial's settings are valid
+      // every trial's settings are valid
+      configs.add(trialConfig(config, out, new Trial(i, planned.get(i)), false, List.of()));
     }
     checkSlots(sc, tc);
-    PretrainedModel pretrained = TrainJob.checkedModel(config, conf);
+    TrialModels models = TrialModels.load(configs, conf);
     List<Trial> trials = TuneFolder.prepare(out, planned, tc, conf);
     CheckpointPolicy policy = new CheckpointPolicy(config.train());
     RungMetric rung = RungMetric.of(tc, policy);
@@ -99,7 +97,6 @@ public final class TuneJob {
       t.rungs.forEach(r -> asha.restore(t.id(), r.validations(), r.value()));
     }
 
-    Segment.Shared shared = broadcast(spark, config, pretrained);
     long left = trials.stream().filter(t -> !t.done()).count();
     Console.info("tune: %d trials (%d to train), %s search over %s; %d in parallel; ASHA rungs at %d, %d, %d, ..."
         + " validations of %s (%s); output %s", trials.size(), left, tc.search(), planned.get(0).keySet(),
@@ -107,15 +104,14 @@ public final class TuneJob {
         tc.gracePeriod() * tc.reductionFactor() * tc.reductionFactor(), rung.name(),
         rung.maximize() ? "max" : "min", out);
     try (TuneTracking tracking = TuneTracking.start(config, out)) {
-      Runner runner = new Runner(config, out, conf, asha, policy, rung, shared, shared.train().value().size(), tracking,
-          spark, pretrained, TrainJob.tokenizedMarker(config, conf));
+      Runner runner = new Runner(config, out, conf, asha, policy, rung, models, tracking, spark);
       try {
         trainAll(runner, trials, tc.parallelism());
       } catch (RuntimeException | Error e) {
         tracking.finish(Map.of(), out, conf, "FAILED");
         throw e;
       } finally {
-        shared.destroy();
+        models.close();
       }
       double seconds = (System.nanoTime() - started) / 1e9;
       Result result = result(trials, policy, seconds, tc.parallelism());
@@ -124,26 +120,6 @@ public final class TuneJob {
       tracking.finish(outcome(result), out, conf, "FINISHED");
       return result;
     }
-  }
-
-  /**
-   * Reads the tokenized sets once on the driver and broadcasts them with the pretrained weights, so
-   * every executor holds one copy for all the trials it trains.
-   */
-  private static Segment.Shared broadcast(SparkSession spark, TextSparkConfig config,
-      PretrainedModel pretrained) {
-    SparkContext sc = spark.sparkContext();
-    DataLayout layout = new DataLayout(config.data().root());
-    Examples train = Examples.fromRows(spark.read().parquet(layout.tokenized("train").toString())
-        .select("idx", "label", "domain", "input_ids").toLocalIterator(), "training set");
-    Examples validation = Examples.fromRows(spark.read().parquet(layout.tokenized("validation").toString())
-        .select("idx", "label", "domain", "input_ids").toLocalIterator(), "validation set");
-    ByteArrayOutputStream weights = new ByteArrayOutputStream();
-    Safetensors.write(weights, pretrained.weights(), Map.of());
-    return new Segment.Shared(sc.broadcast(train, ClassTag.apply(Examples.class)),
-        sc.broadcast(validation, ClassTag.apply(Examples.class)),
-        sc.broadcast(weights.toByteArray(), ClassTag.apply(byte[].class)), pretrained.config().toJson(),
-        pretrained.tokenizerJson(), pretrained.reference());
   }
 
   /** Refuses, before any work, a tune whose trials at once need more task slots than the application has. */
@@ -254,8 +230,7 @@ public final class TuneJob {
 
   /** Trains trials segment by segment; shared by the driver's threads. */
   private record Runner(TextSparkConfig config, Path out, Configuration conf, Asha asha, CheckpointPolicy policy,
-      RungMetric rung, Segment.Shared shared, int trainRows, TuneTracking tracking, SparkSession spark, PretrainedModel pretrained,
-      JsonObject marker) {
+      RungMetric rung, TrialModels models, TuneTracking tracking, SparkSession spark) {
 
     void train(Trial t) {
       try {
@@ -279,9 +254,11 @@ public final class TuneJob {
       boolean resume = new CheckpointStore(new Path(TuneFolder.trialDir(out, t), "checkpoints"), conf).last()
           .isPresent();
       TextSparkConfig tcfg = trialConfig(config, out, t, resume, tracking.trialOverrides(t.number));
-      t.plannedSteps = Trainer.totalSteps(tcfg.train(), trainRows);
+      TrialModels.Model model = models.of(tcfg);
+      t.plannedSteps = Trainer.totalSteps(tcfg.train(), model.trainRows(spark));
       int pauseAt = asha.nextRung(t.validations);
-      JsonObject result = tcfg.train().workers() > 1 ? barrierSegment(t, tcfg, pauseAt) : taskSegment(t, tcfg, pauseAt);
+      JsonObject result = tcfg.train().workers() > 1 ? barrierSegment(t, tcfg, model, pauseAt)
+          : taskSegment(t, tcfg, model, pauseAt);
       double lastValue = Double.NaN;
       double lastRungValue = Double.NaN;
       long lastStep = t.steps;
@@ -326,32 +303,30 @@ public final class TuneJob {
     }
 
     /** Where a trial's metrics go: its run logs, and its nested tracking run when the tune is tracked. */
-    private MetricsSink.Factory sinks(TextSparkConfig tcfg, Path dir) {
+    private MetricsSink.Factory sinks(TextSparkConfig tcfg, TrialModels.Model model, Path dir) {
       return TrackingSinks.of(tcfg.tracking(),
-          TrainJob.describe(tcfg, spark.sparkContext().applicationId(), marker, pretrained, dir));
+          TrainJob.describe(tcfg, spark.sparkContext().applicationId(), model.marker(), model.pretrained(), dir));
     }
 
-    /** A segment of a single-worker trial: one Spark task ({@link Segment}). */
-    private JsonObject taskSegment(Trial t, TextSparkConfig tcfg, int pauseAt) {
+    /** A segment of a single-worker trial: one Spark task ({@link Segment}) on its model's broadcasts. */
+    private JsonObject taskSegment(Trial t, TextSparkConfig tcfg, TrialModels.Model model, int pauseAt) {
       JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       jsc.setLocalProperty("spark.job.description", "textspark tune: trial " + t.number + " to validation " + pauseAt);
-      Segment task = new Segment(tcfg.train(), shared, tcfg.renderedJson(), TuneFolder.trialDir(out, t), conf,
-          policy.monitor(), rung.name(), pauseAt, sinks(tcfg, TuneFolder.trialDir(out, t)));
+      Segment task = new Segment(tcfg.train(), model.shared(spark), tcfg.renderedJson(), TuneFolder.trialDir(out, t),
+          conf, policy.monitor(), rung.name(), pauseAt, sinks(tcfg, model, TuneFolder.trialDir(out, t)));
       return JsonParser.parseString(jsc.parallelize(List.of(t.number), 1).map(task).collect().get(0))
           .getAsJsonObject();
     }
 
     /**
      * A segment of a multi-worker trial: one barrier stage ({@link DistributedTraining}, restarts
-     * included), its validations read back from the trial's {@code logs/metrics.jsonl}, in the
-     * shape of {@link Segment}'s result.
+     * included) on its model's tokenized rows, its validations read back from the trial's
+     * {@code logs/metrics.jsonl}, in the shape of {@link Segment}'s result.
      */
-    private JsonObject barrierSegment(Trial t, TextSparkConfig tcfg, int pauseAt) {
-      DataLayout layout = new DataLayout(tcfg.data().root());
+    private JsonObject barrierSegment(Trial t, TextSparkConfig tcfg, TrialModels.Model model, int pauseAt) {
       Path dir = TuneFolder.trialDir(out, t);
-      Trainer.Summary s = DistributedTraining.run(spark, tcfg, pretrained,
-          spark.read().parquet(layout.tokenized("train").toString()),
-          spark.read().parquet(layout.tokenized("validation").toString()), dir, sinks(tcfg, dir), pauseAt);
+      Trainer.Summary s = DistributedTraining.run(spark, tcfg, model.pretrained(), model.rows(spark, "train"),
+          model.rows(spark, "validation"), dir, sinks(tcfg, model, dir), pauseAt);
       java.util.TreeMap<Long, Map<String, Double>> byStep = new java.util.TreeMap<>();
       for (Map<String, Double> v : RunMetrics.read(dir.toString(), conf).validation()) {
         long step = v.get("step").longValue();

@@ -30,8 +30,8 @@ import org.apache.spark.sql.types.StructType;
  * What a tune leaves besides its trial folders, each written atomically: {@code trials.json} and
  * {@code trials.parquet} (one row per trial: settings, status, error, the value at each rung, best
  * value, steps, seconds), {@code best/} (a copy of the best trial's best checkpoint, which evaluate,
- * score, predict and export load) and {@code report.html} (monitored metric against each setting,
- * every trial's validation curve, inline SVG).
+ * score, predict and export load) and {@code report.html} (monitored metric against each setting, a
+ * non-numeric one such as {@code model.name} by category; every trial's validation curve; inline SVG).
  */
 final class TuneOutputs {
   private static final StructType RUNG = new StructType()
@@ -138,7 +138,15 @@ final class TuneOutputs {
     html.table(rows);
     html.heading(r.monitor() + " against each setting");
     for (String key : keys) {
-      html.svg(Svg.scatterChart(key, key, r.monitor(), byStatus(trials, key)));
+      List<String> categories = categories(trials, key);
+      html.svg(Svg.scatterChart(key, key, r.monitor(), byStatus(trials, key, categories)));
+      if (!categories.isEmpty()) {
+        List<String> legend = new ArrayList<>();
+        for (int i = 0; i < categories.size(); i++) {
+          legend.add(i + " = " + categories.get(i));
+        }
+        html.paragraph(key + " on the x axis: " + String.join(", ", legend));
+      }
     }
     html.heading("Validation curves");
     List<Svg.Series> curves = new ArrayList<>();
@@ -155,27 +163,36 @@ final class TuneOutputs {
     return html.html();
   }
 
-  /** One series per status of (setting, best value); a non-numeric setting is plotted by its value's position. */
-  private static List<Svg.Series> byStatus(List<Trial> trials, String key) {
+  /**
+   * The values of a non-numeric setting (such as {@code model.name}) in the order trials first took
+   * them, each plotted at its position; empty when every value is a number, plotted as itself.
+   */
+  private static List<String> categories(List<Trial> trials, String key) {
     List<String> levels = new ArrayList<>();
-    trials.forEach(t -> {
+    boolean numeric = true;
+    for (Trial t : trials) {
       String v = t.params.get(key);
       if (v != null && !levels.contains(v)) {
         levels.add(v);
+        try {
+          Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+          numeric = false;
+        }
       }
-    });
+    }
+    return numeric ? List.of() : levels;
+  }
+
+  /** One series per status of (setting, best value); a setting with {@code categories} at its value's position. */
+  private static List<Svg.Series> byStatus(List<Trial> trials, String key, List<String> categories) {
     List<Svg.Series> out = new ArrayList<>();
     for (String status : List.of(Trial.COMPLETED, Trial.STOPPED, Trial.FAILED, Trial.RUNNING)) {
       List<double[]> pts = new ArrayList<>();
       for (Trial t : trials) {
         String v = t.params.get(key);
         if (t.status.equals(status) && v != null) {
-          double x;
-          try {
-            x = Double.parseDouble(v);
-          } catch (NumberFormatException e) {
-            x = levels.indexOf(v);
-          }
+          double x = categories.isEmpty() ? Double.parseDouble(v) : categories.indexOf(v);
           pts.add(new double[] {x, t.best});
         }
       }

@@ -59,6 +59,9 @@ class TokenizeJobTest {
     return root;
   }
 
+  /** The Hub name whose cached download the first test checks (the default model is another). */
+  private static final String MINILM = "sentence-transformers/all-MiniLM-L6-v2";
+
   private TextSparkConfig config(Path root, String... more) {
     List<String> all = new java.util.ArrayList<>(List.of(
         "data.root=" + root, "model.hub_endpoint=" + Shared.hubEndpoint(), "model.cache_dir=" + tmp.resolve("hub")));
@@ -70,7 +73,7 @@ class TokenizeJobTest {
   void tokenizesBothSplitsUnpaddedWithMetadata() throws IOException {
     Path root = copyOfRaw();
     int builtBefore = TokenizerCache.built();
-    TokenizeJob.Report report = TokenizeJob.run(spark, config(root, "tokenize.partitions=4"));
+    TokenizeJob.Report report = TokenizeJob.run(spark, config(root, "tokenize.partitions=4", "model.name=" + MINILM));
     assertFalse(report.skipped());
     assertEquals(8551, report.rows()[0]);
     assertEquals(1043, report.rows()[1]);
@@ -108,7 +111,8 @@ class TokenizeJobTest {
     assertTrue(Files.isRegularFile(tmp.resolve("hub/sentence-transformers-all-MiniLM-L6-v2/main/tokenizer.json")),
         "the Hub download is cached");
 
-    assertTrue(TokenizeJob.run(spark, config(root, "tokenize.partitions=4")).skipped(), "second run is a no-op");
+    assertTrue(TokenizeJob.run(spark, config(root, "tokenize.partitions=4", "model.name=" + MINILM)).skipped(),
+        "second run is a no-op");
   }
 
   @Test

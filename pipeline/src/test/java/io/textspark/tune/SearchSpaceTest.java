@@ -57,9 +57,26 @@ class SearchSpaceTest {
   }
 
   @Test
+  void modelNameAndRevisionAreSearchedLikeAnySetting() {
+    List<Map<String, String>> g = space("\"train.lr\" { choice = [1e-4, 3e-4] }, \"model.name\" { choice ="
+        + " [\"sentence-transformers/all-MiniLM-L6-v2\", \"intfloat/e5-small-v2\"] }, \"model.revision\""
+        + " { choice = [main] }").grid();
+    assertEquals(4, g.size());
+    // model.* sorts before train.*, so the model varies slowest and each model's trials are together
+    assertEquals(Map.of("model.name", "sentence-transformers/all-MiniLM-L6-v2", "model.revision", "main",
+        "train.lr", "0.0001"), g.get(0));
+    assertEquals("sentence-transformers/all-MiniLM-L6-v2", g.get(1).get("model.name"));
+    assertEquals(Map.of("model.name", "intfloat/e5-small-v2", "model.revision", "main", "train.lr", "0.0003"),
+        g.get(3));
+  }
+
+  @Test
   void refusesWhatItCannotSearch() {
     assertRefused("\"train.lr\" { uniform = [1e-5, 1e-4] }", "grid", true);
-    assertRefused("\"model.name\" { choice = [a, b] }", "one tune per model", false);
+    assertRefused("\"model.hub_endpoint\" { choice = [a, b] }", "search model.name instead", false);
+    assertRefused("\"model.cache_dir\" { choice = [a, b] }", "says where downloaded models are kept", false);
+    assertRefused("\"model.nope\" { choice = [a] }", "every model.* key", false);
+    assertRefused("\"tokenize.max_length\" { choice = [64] }", "model.name and model.revision can be searched", false);
     assertRefused("\"train.nope\" { choice = [1] }", "not a setting", false);
     assertRefused("train { lr { choice = [1] } }", "quote the key", false);
     assertRefused("\"train.output_dir\" { choice = [a] }", "sets train.output_dir itself", false);

@@ -1,5 +1,6 @@
 package io.textspark.tune;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -8,15 +9,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.textspark.TextSparkException;
+import io.textspark.config.ConfigError;
 import io.textspark.config.TextSparkConfig;
 import io.textspark.data.DownloadJob;
 import io.textspark.data.TokenizeJob;
 import io.textspark.evaluate.EvaluateJob;
+import io.textspark.fs.Download;
+import io.textspark.fs.StagedOutput;
 import io.textspark.testing.ChildJvm;
 import io.textspark.testing.MlflowServer;
 import io.textspark.testing.Shared;
 import io.textspark.testing.SharedSpark;
 import io.textspark.testing.TinyBert;
+import io.textspark.testing.TinyFamilies;
 import io.textspark.train.Trainer;
 import io.textspark.train.WorkerHooks;
 import java.io.ByteArrayOutputStream;
@@ -40,7 +45,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Real tunes of a tiny BERT on CoLA on local[2]: early stopping, a failing trial, outputs, resume, refusals. */
+/**
+ * Real tunes of a tiny BERT (and a tiny RoBERTa, for searches over model.name) on CoLA on local[2]: early
+ * stopping, a failing trial, outputs, resume, refusals.
+ */
 class TuneJobTest {
   @TempDir static Path shared;
   @TempDir Path tmp;
@@ -166,6 +174,102 @@ class TuneJobTest {
           .filter(c -> c.info.get("run_name").getAsString().equals("trial-0")).findFirst().orElseThrow();
       assertEquals("0.003", first.params.get("train.lr"));
     }
+  }
+
+  /** A tiny RoBERTa: a byte-level BPE tokenizer whose ids differ from the tiny BERT's, 64 positions. */
+  private static Path tinyRoberta(Path dir) throws IOException {
+    return TinyFamilies.write(dir, "roberta", "{\"max_position_embeddings\": 66}", 3, false);
+  }
+
+  private static Path bestCheckpoint(TuneJob.TrialView t) {
+    return Path.of(new org.apache.hadoop.fs.Path(t.bestCheckpoint()).toUri().getPath());
+  }
+
+  @Test
+  void aGridOverTwoModelsTrainsEachOnItsOwnTokenizerAndTracksIt() throws IOException {
+    Path bert = shared.resolve("tiny");
+    Path roberta = tinyRoberta(tmp.resolve("tiny-roberta"));
+    Path marker = shared.resolve("data/tokenized").resolve(StagedOutput.MARKER);
+    String tokenizedBefore = Files.readString(marker);
+    Path out = tmp.resolve("models");
+    Path space = tmp.resolve("models.conf");
+    Files.writeString(space, "tune.space { \"model.name\" { choice = [\"" + bert + "\", \"" + roberta + "\"] } }");
+    try (MlflowServer server = new MlflowServer()) {
+      // No rung before the end (grace period 100): both trials train all 8 steps.
+      TuneJob.Result r = TuneJob.run(spark, TextSparkConfig.load(List.of(space.toString()), overrides(out,
+          "tune.grace_period=100", "tracking.mlflow.uri=" + server.uri(), "tracking.mlflow.experiment=models")));
+      assertEquals(2, r.trials().size());
+      List<Path> models = List.of(bert, roberta);
+      for (TuneJob.TrialView t : r.trials()) {
+        // The RoBERTa trial could not train on the BERT ids (its vocabulary has 100-odd tokens): it got its own.
+        assertEquals("completed", t.status(), r.trials().toString());
+        assertEquals(8, t.steps());
+        Path model = models.get(t.number());
+        assertEquals(model.toString(), t.params().get("model.name"));
+        Path best = bestCheckpoint(t);
+        assertArrayEquals(Files.readAllBytes(model.resolve("tokenizer.json")),
+            Files.readAllBytes(best.resolve("tokenizer.json")), "trial " + t.number() + "'s tokenizer");
+        assertEquals(t.number() == 0 ? "bert" : "roberta", JsonParser.parseString(
+            Files.readString(best.resolve("config.json"))).getAsJsonObject().get("model_type").getAsString());
+      }
+      JsonObject json = JsonParser.parseString(Files.readString(out.resolve("trials.json"))).getAsJsonObject();
+      assertEquals(roberta.toString(), json.getAsJsonArray("trials").get(1).getAsJsonObject()
+          .getAsJsonObject("params").get("model.name").getAsString());
+      String report = Files.readString(out.resolve("report.html"));
+      assertTrue(report.contains("model.name on the x axis: 0 = " + bert + ", 1 = " + roberta), report);
+      assertEquals(tokenizedBefore, Files.readString(marker), "the tokenized data under data.root is unchanged");
+
+      // Each trial's run records its own model and the tokenization it trained on.
+      Map<String, MlflowServer.Run> children = new TreeMap<>();
+      server.runs().values().stream().filter(x -> x.tags.containsKey("mlflow.parentRunId"))
+          .forEach(c -> children.put(c.info.get("run_name").getAsString(), c));
+      assertEquals(List.of("trial-0", "trial-1"), List.copyOf(children.keySet()));
+      for (int i = 0; i < 2; i++) {
+        MlflowServer.Run child = children.get("trial-" + i);
+        String sha = Download.sha256Hex(Files.readAllBytes(models.get(i).resolve("tokenizer.json")));
+        assertEquals(models.get(i).toString(), child.tags.get("textspark.model"));
+        assertEquals(sha, child.tags.get("textspark.model.tokenizer_sha256"));
+        assertEquals(sha, child.tags.get("textspark.data.tokenizer_sha256"));
+        assertFalse(child.tags.get("textspark.data.raw_sha256").isEmpty(), child.tags.toString());
+        assertEquals(models.get(i).toString(), child.params.get("model.name"));
+      }
+    }
+  }
+
+  @Test
+  void twoWorkerTrialsOfAModelTheDataWasNotTokenizedForTrainOnItsOwnTokens() throws IOException {
+    Path roberta = tinyRoberta(tmp.resolve("tiny-roberta"));
+    Path out = tmp.resolve("workers");
+    Path space = tmp.resolve("workers.conf");
+    Files.writeString(space, "tune.space { \"model.name\" { choice = [\"" + roberta + "\"] } }");
+    TuneJob.Result r = TuneJob.run(spark, TextSparkConfig.load(List.of(space.toString()),
+        overrides(out, "tune.workers_per_trial=2", "tune.grace_period=100", "train.max_steps=4")));
+    TuneJob.TrialView t = r.trials().get(0);
+    assertEquals("completed", t.status(), r.trials().toString());
+    assertEquals(4, t.steps());
+    assertArrayEquals(Files.readAllBytes(roberta.resolve("tokenizer.json")),
+        Files.readAllBytes(bestCheckpoint(t).resolve("tokenizer.json")));
+  }
+
+  @Test
+  void refusesModelSettingsItCannotSearchOrTrainBeforeAnyWork() throws IOException {
+    Path out = tmp.resolve("refused");
+    Path space = tmp.resolve("refused.conf");
+    Files.writeString(space, "tune.space { \"model.cache_dir\" { choice = [a, b] } }");
+    ConfigError notSearched = assertThrows(ConfigError.class,
+        () -> TuneJob.run(spark, TextSparkConfig.load(List.of(space.toString()), overrides(out))));
+    assertTrue(notSearched.getMessage().contains("model.cache_dir")
+        && notSearched.getMessage().contains("search model.name instead"), notSearched.getMessage());
+
+    // The default tiny RoBERTa has 38 positions, fewer than tokenize.max_length = 64.
+    Path shortModel = TinyFamilies.write(tmp.resolve("short-roberta"), "roberta", null, 3, false);
+    Files.writeString(space, "tune.space { \"model.name\" { choice = [\"" + shared.resolve("tiny") + "\", \""
+        + shortModel + "\"] } }");
+    TextSparkException positions = assertThrows(TextSparkException.class,
+        () -> TuneJob.run(spark, TextSparkConfig.load(List.of(space.toString()), overrides(out))));
+    assertTrue(positions.getMessage().contains("has only 38 positions")
+        && positions.getMessage().contains("tokenize.max_length=38"), positions.getMessage());
+    assertFalse(Files.exists(out), "nothing written");
   }
 
   @Test
