@@ -8,13 +8,11 @@ import io.textspark.compute.Compute;
 import io.textspark.config.TrainConfig;
 import io.textspark.console.Console;
 import io.textspark.metrics.MetricsSink;
+import io.textspark.fs.SerializableConfiguration;
 import io.textspark.model.ClassifierConfig;
 import io.textspark.model.ModelFamilies;
 import io.textspark.model.Safetensors;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -49,7 +47,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
   private final String modelReference;
   private final String resolvedConfig;
   private final String outputDir;
-  private final HadoopConf hadoopConf;
+  private final SerializableConfiguration hadoopConf;
   private final long token;
   private final int attempt;
   private final MetricsSink.Factory sinks;
@@ -80,7 +78,7 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
     this.modelReference = modelReference;
     this.resolvedConfig = resolvedConfig;
     this.outputDir = outputDir.toString();
-    this.hadoopConf = new HadoopConf(hadoopConf);
+    this.hadoopConf = new SerializableConfiguration(hadoopConf);
     this.token = token;
     this.attempt = attempt;
     this.sinks = sinks;
@@ -157,30 +155,5 @@ final class TrainWorker extends AbstractFunction1<scala.collection.Iterator<Inte
         }
       }
     };
-  }
-
-  /** A Hadoop configuration that travels with the task (Configuration itself is not serializable). */
-  private static final class HadoopConf implements Serializable {
-    private static final long serialVersionUID = 1L;
-    private transient Configuration conf;
-
-    HadoopConf(Configuration conf) {
-      this.conf = conf;
-    }
-
-    Configuration get() {
-      return conf;
-    }
-
-    private void writeObject(ObjectOutputStream out) throws IOException {
-      out.defaultWriteObject();
-      conf.write(out);
-    }
-
-    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-      in.defaultReadObject();
-      conf = new Configuration(false);
-      conf.readFields(in);
-    }
   }
 }

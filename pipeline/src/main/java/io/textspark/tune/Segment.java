@@ -7,6 +7,7 @@ import io.textspark.collective.Collective;
 import io.textspark.compute.Compute;
 import io.textspark.config.TrainConfig;
 import io.textspark.metrics.MetricsSink;
+import io.textspark.fs.SerializableConfiguration;
 import io.textspark.model.ClassifierConfig;
 import io.textspark.model.ModelFamilies;
 import io.textspark.model.Safetensors;
@@ -14,9 +15,6 @@ import io.textspark.train.Trainer;
 import io.textspark.train.TrainInputs;
 import io.textspark.train.WorkerHooks;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,7 +52,7 @@ final class Segment implements Function<Integer, String> {
   private final Shared shared;
   private final String resolvedConfig;
   private final String outputDir;
-  private final HadoopConf hadoopConf;
+  private final SerializableConfiguration hadoopConf;
   private final String monitor;
   private final String rungMetric;
   private final int pauseAt;
@@ -66,7 +64,7 @@ final class Segment implements Function<Integer, String> {
     this.shared = shared;
     this.resolvedConfig = resolvedConfig;
     this.outputDir = outputDir.toString();
-    this.hadoopConf = new HadoopConf(conf);
+    this.hadoopConf = new SerializableConfiguration(conf);
     this.monitor = monitor;
     this.rungMetric = rungMetric;
     this.pauseAt = pauseAt;
@@ -119,30 +117,5 @@ final class Segment implements Function<Integer, String> {
     out.addProperty("finished", summary.stoppedEarly() || summary.epochsCompleted() >= cfg.epochs()
         || (cfg.maxSteps() > 0 && summary.globalStep() >= cfg.maxSteps()));
     return out.toString();
-  }
-
-  /** A Hadoop configuration that travels with the task (Configuration itself is not serializable). */
-  private static final class HadoopConf implements Serializable {
-    private static final long serialVersionUID = 1L;
-    private transient Configuration conf;
-
-    HadoopConf(Configuration conf) {
-      this.conf = conf;
-    }
-
-    Configuration get() {
-      return conf;
-    }
-
-    private void writeObject(ObjectOutputStream out) throws IOException {
-      out.defaultWriteObject();
-      conf.write(out);
-    }
-
-    private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
-      in.defaultReadObject();
-      conf = new Configuration(false);
-      conf.readFields(in);
-    }
   }
 }
