@@ -71,6 +71,8 @@ final class TuneTracking implements AutoCloseable {
       return runId;
     });
     if (id == null) {
+      // The warning is out; release the client and its thread, and track nothing.
+      tracking.close();
       return new TuneTracking(null, "", cfg, null);
     }
     Console.info("tune: MLflow run %s at %s; each trial is a run nested under it", id, connected.get().uri());
